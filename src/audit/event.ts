@@ -1,0 +1,56 @@
+// The audit event: one record per issuance decision, the same shape on every path and on every
+// queue (in-process or BullMQ), so the ledger writer never cares where an event came from.
+
+import type { DenialCode, EnrollmentPath, Requester } from '../policy/types.js';
+
+export const AUDIT_EVENT_VERSION = 1;
+
+interface EventBase {
+  readonly v: typeof AUDIT_EVENT_VERSION;
+  /** Unique per event; the ledger's idempotency key for denials. */
+  readonly id: string;
+  readonly path: EnrollmentPath;
+  readonly requester: Requester;
+  readonly policyHash: string;
+  readonly rule: string;
+  /** Hex SHA-256 of the CSR DER, or null when the CSR never parsed far enough to hash. */
+  readonly csrSha256: string | null;
+  /** ISO 8601, when the decision was made. */
+  readonly at: string;
+}
+
+export interface IssuedEvent extends EventBase {
+  readonly kind: 'issued';
+  /** Hex serial, lower-case, no separators. With issuerKeyId, the ledger's idempotency key. */
+  readonly serial: string;
+  readonly issuerKeyId: string;
+  readonly spiffeId: string;
+  readonly dnsNames: readonly string[];
+  readonly ipAddresses: readonly string[];
+  readonly notBefore: string;
+  readonly notAfter: string;
+  /** The certificate, base64 DER. */
+  readonly certificate: string;
+}
+
+export interface DeniedEvent extends EventBase {
+  readonly kind: 'denied';
+  readonly code: DenialCode | 'bad-csr';
+  readonly reason: string;
+  readonly requestedSpiffeId: string | null;
+}
+
+export type AuditEvent = IssuedEvent | DeniedEvent;
+
+/**
+ * Where the Issuer hands events. `record` resolves only once the event is durable in the queue
+ * (committed to the embedded ledger, or acknowledged by Redis); until then no certificate leaves.
+ */
+export interface AuditSink {
+  record(event: AuditEvent): Promise<AuditReceipt>;
+  /** Whether events can be accepted now; /readyz reports it. */
+  health(): Promise<{ readonly ok: boolean; readonly detail: string }>;
+  close(): Promise<void>;
+}
+
+export type AuditReceipt = { readonly ok: true } | { readonly ok: false; readonly reason: string; readonly retryAfterSeconds: number };

@@ -1,0 +1,153 @@
+// The key ceremony: creating the root and issuing CA, and the CA's own TLS certificate.
+//
+// This runs before anything serves (from `init` or the embedded first start). At run time the
+// Issuer is the only holder of the issuing key; this module touches keys only while setting up.
+
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { KeyObject } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
+import {
+  LeafProfile,
+  assembleCertificate,
+  caTbs,
+  distinguishedName,
+  keyIdentifier,
+  newSerial,
+  subjectOfCertificate,
+  toPem,
+} from '../pki/certificate.js';
+import { exportPrivateKey, generateP256, importPrivateKey, publicKeyBits, signEcdsaSha256, spkiDer } from '../pki/keys.js';
+import { trustDomainId } from '../pki/spiffe.js';
+
+const DAY = 86_400_000;
+
+/** The files of a CA directory. Private keys are PKCS#8 PEM, mode 0600. */
+export function caPaths(dir: string) {
+  return {
+    dir,
+    rootCert: join(dir, 'root-ca.pem'),
+    rootKey: join(dir, 'root-ca.key'),
+    issuingCert: join(dir, 'issuing-ca.pem'),
+    issuingKey: join(dir, 'issuing-ca.key'),
+  };
+}
+export type CaPaths = ReturnType<typeof caPaths>;
+
+export interface InitOptions {
+  readonly trustDomain: string;
+  readonly organization?: string;
+  readonly passphrase?: string;
+  readonly rootDays?: number;
+  readonly issuingDays?: number;
+}
+
+export type InitResult = { ok: true; paths: CaPaths } | { ok: false; reason: string };
+
+/** Creates a root CA and an issuing CA (both ECDSA P-256) in `dir`. Refuses to overwrite. */
+export async function initCa(dir: string, opts: InitOptions): Promise<InitResult> {
+  const paths = caPaths(dir);
+  const existing = [paths.rootCert, paths.rootKey, paths.issuingCert, paths.issuingKey].filter((p) => existsSync(p));
+  if (existing.length > 0) return { ok: false, reason: `refusing to overwrite ${existing.join(', ')}` };
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+
+  const organization = opts.organization ?? 'workload-ca';
+  const now = Date.now();
+  const spiffeId = trustDomainId(opts.trustDomain);
+
+  const root = generateP256();
+  const rootSpki = spkiDer(root.publicKey);
+  const rootSubject = distinguishedName({ organization, commonName: `${organization} root CA (${opts.trustDomain})` });
+  const rootTbs = caTbs({
+    serial: newSerial(),
+    subject: rootSubject,
+    issuer: 'self',
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + (opts.rootDays ?? 3650) * DAY),
+    spki: rootSpki,
+    publicKeyBits: publicKeyBits(rootSpki),
+    spiffeId,
+  });
+  const rootDer = assembleCertificate(rootTbs, await signEcdsaSha256(root.privateKey, rootTbs));
+
+  const issuing = generateP256();
+  const issuingSpki = spkiDer(issuing.publicKey);
+  const issuingTbs = caTbs({
+    serial: newSerial(),
+    subject: distinguishedName({ organization, commonName: `${organization} issuing CA (${opts.trustDomain})` }),
+    issuer: { subject: rootSubject, keyId: keyIdentifier(publicKeyBits(rootSpki)) },
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + (opts.issuingDays ?? 730) * DAY),
+    spki: issuingSpki,
+    publicKeyBits: publicKeyBits(issuingSpki),
+    pathLength: 0,
+    spiffeId,
+  });
+  const issuingDer = assembleCertificate(issuingTbs, await signEcdsaSha256(root.privateKey, issuingTbs));
+
+  writePrivate(paths.rootKey, exportPrivateKey(root.privateKey, opts.passphrase));
+  writeFileSync(paths.rootCert, toPem(rootDer));
+  writePrivate(paths.issuingKey, exportPrivateKey(issuing.privateKey, opts.passphrase));
+  writeFileSync(paths.issuingCert, toPem(issuingDer));
+  return { ok: true, paths };
+}
+
+export function writePrivate(path: string, contents: string): void {
+  writeFileSync(path, contents, { mode: 0o600 });
+  chmodSync(path, 0o600); // an existing file keeps its old mode through writeFileSync
+}
+
+export interface LoadedCa {
+  readonly root: X509Certificate;
+  readonly issuing: X509Certificate;
+  readonly issuingDer: Buffer;
+  readonly issuingKey: KeyObject;
+}
+
+export function loadCa(paths: Pick<CaPaths, 'rootCert' | 'issuingCert' | 'issuingKey'>, passphrase?: string): LoadedCa {
+  const root = new X509Certificate(readFileSync(paths.rootCert));
+  const issuing = new X509Certificate(readFileSync(paths.issuingCert));
+  const issuingKey = importPrivateKey(readFileSync(paths.issuingKey, 'utf8'), passphrase);
+  if (!issuing.checkPrivateKey(issuingKey)) throw new Error(`${paths.issuingKey} does not match ${paths.issuingCert}`);
+  if (!issuing.verify(root.publicKey)) throw new Error(`${paths.issuingCert} is not signed by ${paths.rootCert}`);
+  return { root, issuing, issuingDer: issuing.raw, issuingKey };
+}
+
+export interface TlsFiles {
+  readonly cert: string;
+  readonly key: string;
+}
+
+/**
+ * The CA's own HTTPS certificate, an X509-SVID for `spiffe://<td>/workload-ca` that also names
+ * the listen hosts. Made when missing; re-made within 30 days of expiry if this CA issued it.
+ */
+export async function ensureServerCertificate(
+  ca: LoadedCa,
+  files: TlsFiles,
+  opts: { trustDomain: string; dnsNames: string[]; ipAddresses: string[]; days?: number },
+): Promise<void> {
+  if (existsSync(files.cert) && existsSync(files.key)) {
+    const current = new X509Certificate(readFileSync(files.cert));
+    // A certificate from another CA is the operator's to rotate; leave it alone.
+    if (!current.checkIssued(ca.issuing)) return;
+    if (Date.parse(current.validTo) - Date.now() > 30 * DAY) return;
+  }
+  const key = generateP256();
+  const spki = spkiDer(key.publicKey);
+  const now = Date.now();
+  const issuingSpki = spkiDer(ca.issuing.publicKey);
+  const profile = new LeafProfile({ subject: subjectOfCertificate(ca.issuingDer), keyId: keyIdentifier(publicKeyBits(issuingSpki)) });
+  const tbs = profile.tbs({
+    serial: newSerial(),
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + (opts.days ?? 90) * DAY),
+    spki,
+    publicKeyBits: publicKeyBits(spki),
+    names: { uris: [`${trustDomainId(opts.trustDomain)}/workload-ca`], dnsNames: opts.dnsNames, ipAddresses: opts.ipAddresses },
+  });
+  const der = assembleCertificate(tbs, await signEcdsaSha256(ca.issuingKey, tbs));
+  mkdirSync(join(files.cert, '..'), { recursive: true, mode: 0o700 });
+  writePrivate(files.key, exportPrivateKey(key.privateKey));
+  writeFileSync(files.cert, toPem(der) + toPem(ca.issuingDer));
+}

@@ -1,0 +1,165 @@
+// The `workload-ca` command line: serve | init | migrate | policy check | token.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { initCa } from './ca/ceremony.js';
+import { loadConfig, type Config } from './config/config.js';
+import { mintDevToken } from './dev/token-issuer.js';
+import { formatProblems, loadPolicyFile } from './issuance/policy-store.js';
+import { migrate, readMigrations } from './ledger/migrate.js';
+import { openEmbeddedLedger } from './ledger/pglite.js';
+import { MIGRATIONS_DIR, serve } from './server/serve.js';
+
+const USAGE = `usage: workload-ca <command>
+
+  serve                                 start the CA (embedded mode unless DATABASE_URL/REDIS_URL are set)
+  init DIR [--trust-domain TD] [--organization O] [--passphrase-file F]
+                                        create a root CA and an issuing CA (ECDSA P-256) in DIR;
+                                        keys are encrypted when a passphrase is given (the file, or
+                                        WORKLOAD_CA_KEY_PASSPHRASE)
+  migrate                               apply the ledger migrations
+  policy check FILE                     validate a policy; lists every problem with its line
+  token --namespace NS --service-account SA [--ttl SECONDS]
+                                        development mode: print a service-account-shaped token
+
+Configuration comes from WORKLOAD_CA_CONFIG (a YAML file) and WORKLOAD_CA_* variables; see README.`;
+
+type Exit = number;
+
+function config(): Config {
+  const loaded = loadConfig();
+  if (!loaded.ok) {
+    console.error(`configuration is invalid:\n  ${loaded.problems.join('\n  ')}`);
+    process.exit(2);
+  }
+  return loaded.config;
+}
+
+async function init(args: string[]): Promise<Exit> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      'trust-domain': { type: 'string' },
+      organization: { type: 'string' },
+      'passphrase-file': { type: 'string' },
+    },
+  });
+  if (positionals.length !== 1) {
+    console.error('usage: workload-ca init DIR [--trust-domain TD] [--organization O] [--passphrase-file F]');
+    return 2;
+  }
+  const passphrase = values['passphrase-file']
+    ? readFileSync(values['passphrase-file'], 'utf8').trimEnd()
+    : process.env.WORKLOAD_CA_KEY_PASSPHRASE || undefined;
+  const result = await initCa(positionals[0]!, {
+    trustDomain: values['trust-domain'] ?? config().trustDomain,
+    ...(values.organization ? { organization: values.organization } : {}),
+    ...(passphrase ? { passphrase } : {}),
+  });
+  if (!result.ok) {
+    console.error(`init: ${result.reason}`);
+    return 1;
+  }
+  const p = result.paths;
+  console.log(`root CA:    ${p.rootCert} (key ${p.rootKey})\nissuing CA: ${p.issuingCert} (key ${p.issuingKey})`);
+  console.log(passphrase ? 'private keys are encrypted PKCS#8 (mode 0600)' : 'private keys are unencrypted PKCS#8 (mode 0600)');
+  return 0;
+}
+
+function policyCheck(args: string[]): Exit {
+  if (args[0] !== 'check' || args.length !== 2) {
+    console.error('usage: workload-ca policy check FILE');
+    return 2;
+  }
+  const file = args[1]!;
+  const loaded = loadPolicyFile(file);
+  if (!loaded.ok) {
+    console.error(formatProblems(file, loaded.problems));
+    console.error(`${file}: ${loaded.problems.length} problem${loaded.problems.length === 1 ? '' : 's'}`);
+    return 1;
+  }
+  console.log(`${file}: valid (${loaded.policy.hash}, ${loaded.policy.rules.length} rules)`);
+  return 0;
+}
+
+async function token(args: string[]): Promise<Exit> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      namespace: { type: 'string' },
+      'service-account': { type: 'string' },
+      ttl: { type: 'string', default: '600' },
+    },
+  });
+  const ttl = Number(values.ttl);
+  if (!values.namespace || !values['service-account'] || !Number.isInteger(ttl) || ttl <= 0) {
+    console.error('usage: workload-ca token --namespace NS --service-account SA [--ttl SECONDS]');
+    return 2;
+  }
+  const cfg = config();
+  if (!cfg.devTokenIssuer) {
+    console.error('token: the development token issuer is off (production mode); use your cluster\'s service-account tokens');
+    return 1;
+  }
+  console.log(
+    await mintDevToken(cfg.devTokenIssuer.dir, {
+      issuer: cfg.devTokenIssuer.issuer,
+      audience: cfg.devTokenIssuer.audience,
+      namespace: values.namespace,
+      serviceAccount: values['service-account'],
+      ttlSeconds: ttl,
+    }),
+  );
+  return 0;
+}
+
+async function migrateCommand(): Promise<Exit> {
+  const cfg = config();
+  if (cfg.databaseUrl !== null) {
+    console.error('migrate: DATABASE_URL is not supported by this build yet');
+    return 1;
+  }
+  const db = await openEmbeddedLedger(join(cfg.dataDir, 'ledger'));
+  const applied = await migrate(db, readMigrations(MIGRATIONS_DIR));
+  await db.close();
+  console.log(applied.length ? `applied migrations ${applied.join(', ')}` : 'ledger schema is up to date');
+  return 0;
+}
+
+async function main(argv: string[]): Promise<Exit> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      await serve(config());
+      return 0;
+    case 'init':
+      return init(rest);
+    case 'migrate':
+      return migrateCommand();
+    case 'policy':
+      return policyCheck(rest);
+    case 'token':
+      return token(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      console.error(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== 0) process.exitCode = code;
+  },
+  (err: Error) => {
+    console.error(`workload-ca: ${err.message}`);
+    process.exitCode = 1;
+  },
+);

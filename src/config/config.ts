@@ -1,0 +1,211 @@
+// One configuration schema for the file and the environment. The file (YAML, optional) is read
+// first; environment variables override single settings, which is what containers need.
+
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { resolve, join } from 'node:path';
+import { Ajv } from 'ajv';
+import { parse as parseYaml } from 'yaml';
+
+export interface TokenIssuerConfig {
+  /** Expected `iss`. */
+  readonly issuer: string;
+  /** Accepted `aud` values; a token must carry at least one. */
+  readonly audiences: readonly string[];
+  /** Exactly one of these: a JWKS document on disk, or a JWKS URL fetched and cached. */
+  readonly jwksFile?: string;
+  readonly jwksUrl?: string;
+}
+
+export interface Config {
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly dataDir: string;
+  readonly trustDomain: string;
+  /** Processes serving HTTPS; 1 runs everything in one process. */
+  readonly workers: number;
+  readonly policyFile: string;
+  readonly ca: {
+    readonly rootCert: string;
+    readonly issuingCert: string;
+    readonly issuingKey: string;
+    readonly passphrase?: string;
+  };
+  readonly tls: { readonly cert: string; readonly key: string; readonly dnsNames: readonly string[]; readonly ipAddresses: readonly string[] };
+  readonly tokenIssuers: readonly TokenIssuerConfig[];
+  /** Development token issuer (the `token` command); absent in production. */
+  readonly devTokenIssuer: { readonly issuer: string; readonly audience: string; readonly dir: string } | null;
+  readonly limits: { readonly bodyBytes: number };
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
+  readonly databaseUrl: string | null;
+  readonly redisUrl: string | null;
+}
+
+const schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    listen: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { host: { type: 'string', minLength: 1 }, port: { type: 'integer', minimum: 0, maximum: 65535 } },
+    },
+    dataDir: { type: 'string', minLength: 1 },
+    trustDomain: { type: 'string', pattern: '^[a-z0-9._-]+$', maxLength: 255 },
+    workers: { anyOf: [{ type: 'integer', minimum: 1, maximum: 256 }, { const: 'auto' }] },
+    policyFile: { type: 'string', minLength: 1 },
+    ca: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        rootCert: { type: 'string' },
+        issuingCert: { type: 'string' },
+        issuingKey: { type: 'string' },
+        passphraseFile: { type: 'string' },
+      },
+    },
+    tls: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        cert: { type: 'string' },
+        key: { type: 'string' },
+        dnsNames: { type: 'array', items: { type: 'string' } },
+        ipAddresses: { type: 'array', items: { type: 'string' } },
+      },
+    },
+    tokenIssuers: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['issuer', 'audiences'],
+        properties: {
+          issuer: { type: 'string', minLength: 1 },
+          audiences: { type: 'array', minItems: 1, items: { type: 'string' } },
+          jwksFile: { type: 'string' },
+          jwksUrl: { type: 'string', pattern: '^https?://' },
+        },
+        oneOf: [{ required: ['jwksFile'] }, { required: ['jwksUrl'] }],
+      },
+    },
+    devTokenIssuer: { type: 'boolean' },
+    limits: { type: 'object', additionalProperties: false, properties: { bodyBytes: { type: 'integer', minimum: 1024 } } },
+    logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'] },
+    databaseUrl: { type: 'string' },
+    redisUrl: { type: 'string' },
+  },
+} as const;
+
+/** Environment variables and the setting each one overrides. */
+export const ENVIRONMENT: Readonly<Record<string, { path: string[]; type: 'string' | 'integer' | 'list' | 'boolean' }>> = {
+  WORKLOAD_CA_HOST: { path: ['listen', 'host'], type: 'string' },
+  WORKLOAD_CA_PORT: { path: ['listen', 'port'], type: 'integer' },
+  WORKLOAD_CA_DATA_DIR: { path: ['dataDir'], type: 'string' },
+  WORKLOAD_CA_TRUST_DOMAIN: { path: ['trustDomain'], type: 'string' },
+  WORKLOAD_CA_WORKERS: { path: ['workers'], type: 'integer' },
+  WORKLOAD_CA_POLICY_FILE: { path: ['policyFile'], type: 'string' },
+  WORKLOAD_CA_KEY_PASSPHRASE_FILE: { path: ['ca', 'passphraseFile'], type: 'string' },
+  WORKLOAD_CA_TLS_DNS_NAMES: { path: ['tls', 'dnsNames'], type: 'list' },
+  WORKLOAD_CA_DEV_TOKEN_ISSUER: { path: ['devTokenIssuer'], type: 'boolean' },
+  WORKLOAD_CA_LOG_LEVEL: { path: ['logLevel'], type: 'string' },
+  DATABASE_URL: { path: ['databaseUrl'], type: 'string' },
+  REDIS_URL: { path: ['redisUrl'], type: 'string' },
+};
+
+export const DEV_TOKEN_ISSUER = 'https://token-issuer.workload-ca.test';
+export const DEV_TOKEN_AUDIENCE = 'workload-ca';
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+
+type Raw = Record<string, unknown>;
+
+/** Reads WORKLOAD_CA_CONFIG (if set) and the environment; relative paths resolve against `cwd`. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ConfigResult {
+  let raw: Raw = {};
+  const file = env.WORKLOAD_CA_CONFIG;
+  if (file) {
+    try {
+      raw = (parseYaml(readFileSync(resolve(cwd, file), 'utf8')) as Raw | null) ?? {};
+    } catch (err) {
+      return { ok: false, problems: [`${file}: ${(err as Error).message}`] };
+    }
+  }
+  const problems: string[] = [];
+  for (const [name, spec] of Object.entries(ENVIRONMENT)) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    let parsed: unknown = value;
+    if (spec.type === 'integer') {
+      parsed = /^\d+$/.test(value) ? Number(value) : value === 'auto' ? 'auto' : NaN;
+      if (Number.isNaN(parsed)) problems.push(`${name} must be a whole number`);
+    } else if (spec.type === 'list') {
+      parsed = value.split(',').map((s) => s.trim()).filter(Boolean);
+    } else if (spec.type === 'boolean') {
+      parsed = ['1', 'true', 'yes'].includes(value.toLowerCase());
+    }
+    setPath(raw, spec.path, parsed);
+  }
+  const ajv = new Ajv({ allErrors: true });
+  if (!ajv.validate(schema, raw)) {
+    for (const e of ajv.errors ?? []) problems.push(`${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, config: resolveDefaults(raw, cwd) };
+}
+
+function setPath(obj: Raw, path: string[], value: unknown): void {
+  let cur = obj;
+  for (const key of path.slice(0, -1)) {
+    if (typeof cur[key] !== 'object' || cur[key] === null) cur[key] = {};
+    cur = cur[key] as Raw;
+  }
+  cur[path[path.length - 1]!] = value;
+}
+
+function resolveDefaults(raw: Raw, cwd: string): Config {
+  const get = <T>(path: string[], fallback: T): T => {
+    let cur: unknown = raw;
+    for (const k of path) cur = (cur as Raw | undefined)?.[k];
+    return (cur as T | undefined) ?? fallback;
+  };
+  const dataDir = resolve(cwd, get(['dataDir'], 'data'));
+  const inData = (p: string) => join(dataDir, p);
+  const path = (keys: string[], fallback: string) => resolve(cwd, get(keys, fallback));
+  const databaseUrl = get<string | null>(['databaseUrl'], null);
+  const workers = get<number | 'auto'>(['workers'], 'auto');
+  const passphraseFile = get<string | null>(['ca', 'passphraseFile'], null);
+  const passphrase = passphraseFile
+    ? readFileSync(resolve(cwd, passphraseFile), 'utf8').trimEnd()
+    : process.env.WORKLOAD_CA_KEY_PASSPHRASE || undefined;
+  // The development token issuer exists only in the embedded mode unless asked for explicitly.
+  const devTokens = get<boolean>(['devTokenIssuer'], databaseUrl === null);
+  const tokenIssuers = get<TokenIssuerConfig[]>(['tokenIssuers'], []).map((t) => ({
+    ...t,
+    ...(t.jwksFile ? { jwksFile: resolve(cwd, t.jwksFile) } : {}),
+  }));
+  return {
+    listen: { host: get(['listen', 'host'], '127.0.0.1'), port: get(['listen', 'port'], 8443) },
+    dataDir,
+    trustDomain: get(['trustDomain'], 'workload-ca.test'),
+    workers: workers === 'auto' ? availableParallelism() : workers,
+    policyFile: path(['policyFile'], inData('policy.yaml')),
+    ca: {
+      rootCert: path(['ca', 'rootCert'], inData('ca/root-ca.pem')),
+      issuingCert: path(['ca', 'issuingCert'], inData('ca/issuing-ca.pem')),
+      issuingKey: path(['ca', 'issuingKey'], inData('ca/issuing-ca.key')),
+      ...(passphrase === undefined ? {} : { passphrase }),
+    },
+    tls: {
+      cert: path(['tls', 'cert'], inData('tls/server.pem')),
+      key: path(['tls', 'key'], inData('tls/server.key')),
+      dnsNames: get(['tls', 'dnsNames'], ['localhost']),
+      ipAddresses: get(['tls', 'ipAddresses'], ['127.0.0.1', '::1']),
+    },
+    tokenIssuers,
+    devTokenIssuer: devTokens ? { issuer: DEV_TOKEN_ISSUER, audience: DEV_TOKEN_AUDIENCE, dir: inData('dev-token-issuer') } : null,
+    limits: { bodyBytes: get(['limits', 'bodyBytes'], 64 * 1024) },
+    logLevel: get(['logLevel'], 'info'),
+    databaseUrl,
+    redisUrl: get<string | null>(['redisUrl'], null),
+  };
+}

@@ -1,0 +1,62 @@
+// The development token issuer: stands in for the Kubernetes API server's service-account token
+// signer so the embedded mode can be tried without a cluster. Its JWKS is trusted like any other
+// token issuer's; nothing else about it is special.
+
+import { createPrivateKey, createPublicKey, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SignJWT } from 'jose';
+import { writePrivate } from '../ca/ceremony.js';
+import { exportPrivateKey, generateP256 } from '../pki/keys.js';
+
+export function devIssuerFiles(dir: string) {
+  return { key: join(dir, 'signing-key.pem'), jwks: join(dir, 'jwks.json') };
+}
+
+/** Creates the signing key and its JWKS on first use; later calls keep them. */
+export function ensureDevTokenIssuer(dir: string): { jwksFile: string } {
+  const files = devIssuerFiles(dir);
+  if (!existsSync(files.key)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const { privateKey, publicKey } = generateP256();
+    const jwk = publicKey.export({ format: 'jwk' });
+    writePrivate(files.key, exportPrivateKey(privateKey));
+    writeFileSync(files.jwks, JSON.stringify({ keys: [{ ...jwk, kid: kidOf(jwk), use: 'sig', alg: 'ES256' }] }, null, 2));
+  }
+  return { jwksFile: files.jwks };
+}
+
+function kidOf(jwk: { x?: string }): string {
+  return `dev-${(jwk.x ?? '').slice(0, 16)}`;
+}
+
+export interface DevTokenRequest {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly namespace: string;
+  readonly serviceAccount: string;
+  readonly ttlSeconds: number;
+}
+
+/** A token shaped like a Kubernetes projected service-account token. */
+export async function mintDevToken(dir: string, req: DevTokenRequest): Promise<string> {
+  const files = devIssuerFiles(dir);
+  if (!existsSync(files.key)) throw new Error(`no development token issuer in ${dir}: start the CA once first`);
+  const key = createPrivateKey(readFileSync(files.key, 'utf8'));
+  const jwk = createPublicKey(key).export({ format: 'jwk' });
+  return new SignJWT({
+    'kubernetes.io': {
+      namespace: req.namespace,
+      serviceaccount: { name: req.serviceAccount, uid: randomUUID() },
+    },
+  })
+    .setProtectedHeader({ alg: 'ES256', kid: kidOf(jwk), typ: 'JWT' })
+    .setIssuer(req.issuer)
+    .setAudience([req.audience])
+    .setSubject(`system:serviceaccount:${req.namespace}:${req.serviceAccount}`)
+    .setIssuedAt()
+    .setNotBefore('0s')
+    .setExpirationTime(`${req.ttlSeconds}s`)
+    .setJti(randomUUID())
+    .sign(key);
+}

@@ -1,0 +1,118 @@
+// POST /v1/svids: the mesh-agent issuance endpoint. Translates JSON and HTTP authentication into
+// an IssuanceRequest and the Issuer's answer back into JSON; decides nothing itself.
+
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TLSSocket } from 'node:tls';
+import type { X509Certificate } from 'node:crypto';
+import type { Issuer, IssuanceError } from '../../issuance/issuer.js';
+import { fromPem, toPem } from '../../pki/certificate.js';
+import type { Requester } from '../../policy/types.js';
+import { authenticatePeer } from '../auth/svid-peer.js';
+import type { TokenVerifier } from '../auth/token-verifier.js';
+import { problem, sendProblem, type Problem, type ProblemType } from '../problem.js';
+
+export interface SvidApiDeps {
+  readonly issuer: Issuer;
+  readonly tokens: TokenVerifier;
+  readonly issuing: X509Certificate;
+}
+
+interface SvidBody {
+  csr: string;
+  ttl?: number;
+}
+
+const bodySchema = {
+  type: 'object',
+  required: ['csr'],
+  additionalProperties: false,
+  properties: {
+    csr: { type: 'string', minLength: 1, maxLength: 16384 },
+    ttl: { type: 'integer', minimum: 1, maximum: 31_536_000 },
+  },
+} as const;
+
+const responseSchema = {
+  201: {
+    type: 'object',
+    properties: {
+      spiffe_id: { type: 'string' },
+      certificate: { type: 'string' },
+      chain: { type: 'string' },
+      serial: { type: 'string' },
+      expires_at: { type: 'string' },
+    },
+  },
+} as const;
+
+export async function svidApi(app: FastifyInstance, deps: SvidApiDeps): Promise<void> {
+  const chainPem = toPem(deps.issuer.issuingCertificate);
+
+  app.post<{ Body: SvidBody }>('/v1/svids', { schema: { body: bodySchema, response: responseSchema } }, async (req, reply) => {
+    const auth = await authenticate(req, deps);
+    if (!auth.ok) {
+      reply.header('www-authenticate', 'Bearer realm="workload-ca"');
+      return sendProblem(reply, auth.problem);
+    }
+    const csrs = fromPem(req.body.csr, 'CERTIFICATE REQUEST');
+    if (csrs.length !== 1) {
+      return sendProblem(reply, problem('malformed-csr', 'csr must hold exactly one PEM "CERTIFICATE REQUEST" block'));
+    }
+    const result = await deps.issuer.issue({
+      path: 'api',
+      requester: auth.requester,
+      csrDer: csrs[0]!,
+      ...(req.body.ttl === undefined ? {} : { lifetimeSeconds: req.body.ttl }),
+    });
+    if (!result.ok) {
+      if (result.error.kind === 'unavailable') reply.header('retry-after', String(result.error.retryAfterSeconds));
+      return sendProblem(reply, problemFor(result.error));
+    }
+    const cert = result.certificate;
+    if (wantsPem(req)) {
+      return reply.code(201).type('application/pem-certificate-chain').send(toPem(cert.der) + chainPem);
+    }
+    return reply.code(201).send({
+      spiffe_id: cert.spiffeId,
+      certificate: toPem(cert.der),
+      chain: chainPem,
+      serial: cert.serial,
+      expires_at: cert.notAfter.toISOString(),
+    });
+  });
+}
+
+/** `Accept: application/pem-certificate-chain` (RFC 8555's type) gets the chain alone, for shell use. */
+function wantsPem(req: FastifyRequest): boolean {
+  return (req.headers.accept ?? '').includes('application/pem-certificate-chain');
+}
+
+type Auth = { ok: true; requester: Requester } | { ok: false; problem: Problem };
+
+async function authenticate(req: FastifyRequest, deps: SvidApiDeps): Promise<Auth> {
+  const header = req.headers.authorization;
+  if (header !== undefined) {
+    const m = /^Bearer +([A-Za-z0-9._~+/=-]+)$/.exec(header);
+    if (!m) return { ok: false, problem: problem('unauthenticated', 'Authorization must be "Bearer <JWT>"') };
+    const verified = await deps.tokens.verify(m[1]!);
+    return verified.ok ? verified : { ok: false, problem: problem('unauthenticated', verified.reason) };
+  }
+  const peer = authenticatePeer(req.raw.socket as TLSSocket, deps.issuing);
+  if (peer === null) {
+    return { ok: false, problem: problem('unauthenticated', 'send a bearer token, or a current SVID from this CA as a TLS client certificate') };
+  }
+  return peer.ok ? peer : { ok: false, problem: problem('unauthenticated', peer.reason) };
+}
+
+function problemFor(error: IssuanceError): Problem {
+  switch (error.kind) {
+    case 'unavailable':
+      return problem('audit-unavailable', `${error.message}; nothing was issued`);
+    case 'bad-csr':
+      return problem(error.code === 'unsupported-key' ? 'key-not-allowed' : 'malformed-csr', error.message);
+    case 'denied': {
+      const type: ProblemType = error.code === 'key-not-allowed' ? 'key-not-allowed' : error.code;
+      return problem(type, `${error.message} (rule ${error.rule})`, { rule: error.rule });
+    }
+  }
+}

@@ -1,0 +1,77 @@
+// The Fastify application: HTTPS, the error format, health and metrics, and the protocol plugins.
+
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import type { X509Certificate } from 'node:crypto';
+import type { Issuer } from '../issuance/issuer.js';
+import { bundleApi } from './api/bundle.js';
+import { svidApi } from './api/svids.js';
+import type { TokenVerifier } from './auth/token-verifier.js';
+import { problem, sendProblem } from './problem.js';
+
+export interface AppDeps {
+  readonly tls: { readonly key: string; readonly cert: string; readonly clientCa: string };
+  readonly bodyLimit: number;
+  readonly logLevel: string;
+  readonly issuer: Issuer;
+  readonly tokens: TokenVerifier;
+  readonly roots: readonly X509Certificate[];
+  readonly issuing: X509Certificate;
+  /** Whether this replica can issue (its audit sink is reachable). */
+  readonly ready: () => Promise<{ ok: boolean; detail: string }>;
+  readonly metrics: () => Promise<{ contentType: string; body: string }>;
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    https: {
+      key: deps.tls.key,
+      cert: deps.tls.cert,
+      // Client certificates are requested, not required: token-authenticated agents have none.
+      requestCert: true,
+      rejectUnauthorized: false,
+      ca: deps.tls.clientCa,
+      minVersion: 'TLSv1.2',
+    },
+    bodyLimit: deps.bodyLimit,
+    // Unknown fields and wrongly typed values are errors, not something to drop or coerce quietly.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    logger: deps.logLevel === 'silent' ? false : { level: deps.logLevel },
+    // Per-request lines would dominate the log at thousands of issuances a second; the ledger is the record.
+    logController: new LogController({ disableRequestLogging: true }),
+    keepAliveTimeout: 65_000,
+    return503OnClosing: true,
+  });
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err.validation) return sendProblem(reply, problem('malformed-request', err.message));
+    switch (err.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return sendProblem(reply, problem('body-too-large', `request body exceeds ${deps.bodyLimit} bytes`));
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return sendProblem(reply, problem('unsupported-media-type', 'send Content-Type: application/json'));
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+        return sendProblem(reply, problem('malformed-request', 'request body is not valid JSON'));
+    }
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+      return sendProblem(reply, problem('malformed-request', err.message));
+    }
+    req.log.error({ err }, 'request failed');
+    return sendProblem(reply, problem('internal', 'internal error'));
+  });
+  app.setNotFoundHandler((req, reply) => sendProblem(reply, problem('not-found', `no route for ${req.method} ${req.url}`)));
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const r = await deps.ready();
+    return reply.code(r.ok ? 200 : 503).send({ status: r.ok ? 'ready' : 'not ready', detail: r.detail });
+  });
+  app.get('/metrics', async (_req, reply) => {
+    const m = await deps.metrics();
+    return reply.type(m.contentType).send(m.body);
+  });
+
+  await app.register(svidApi, { issuer: deps.issuer, tokens: deps.tokens, issuing: deps.issuing });
+  await app.register(bundleApi, { roots: deps.roots });
+  return app;
+}

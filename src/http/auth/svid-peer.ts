@@ -1,0 +1,50 @@
+// mTLS authentication with a current SVID from this CA. The TLS layer requests but does not
+// enforce client certificates (token-authenticated agents have none); this check decides.
+
+import type { TLSSocket } from 'node:tls';
+import type { X509Certificate } from 'node:crypto';
+import type { Requester } from '../../policy/types.js';
+
+export type PeerResult =
+  | { ok: true; requester: Extract<Requester, { kind: 'svid' }> }
+  | { ok: false; reason: string }
+  | null;
+
+interface Verified {
+  requester: Extract<Requester, { kind: 'svid' }>;
+  notBefore: number;
+  notAfter: number;
+}
+
+/** Connections are long-lived; the chain is checked once per connection, the validity per request. */
+const verifiedSockets = new WeakMap<TLSSocket, Verified | { reason: string }>();
+
+export function authenticatePeer(socket: TLSSocket, issuing: X509Certificate, now = Date.now()): PeerResult {
+  let entry = verifiedSockets.get(socket);
+  if (!entry) {
+    const peer = socket.getPeerX509Certificate?.();
+    if (!peer) return null;
+    entry = verifyPeer(peer, issuing);
+    verifiedSockets.set(socket, entry);
+  }
+  if ('reason' in entry) return { ok: false, reason: entry.reason };
+  if (now < entry.notBefore || now > entry.notAfter) return { ok: false, reason: 'client certificate is not currently valid' };
+  return { ok: true, requester: entry.requester };
+}
+
+function verifyPeer(peer: X509Certificate, issuing: X509Certificate): Verified | { reason: string } {
+  if (!peer.checkIssued(issuing) || !peer.verify(issuing.publicKey)) {
+    return { reason: 'client certificate was not issued by this CA' };
+  }
+  if (peer.ca) return { reason: 'client certificate is a CA certificate' };
+  const uris = (peer.subjectAltName ?? '')
+    .split(', ')
+    .filter((s) => s.startsWith('URI:'))
+    .map((s) => s.slice(4));
+  if (uris.length !== 1 || !uris[0]!.startsWith('spiffe://')) return { reason: 'client certificate is not an X509-SVID' };
+  return {
+    requester: { kind: 'svid', spiffeId: uris[0]!, serial: peer.serialNumber.toLowerCase() },
+    notBefore: Date.parse(peer.validFrom),
+    notAfter: Date.parse(peer.validTo),
+  };
+}

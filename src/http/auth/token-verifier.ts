@@ -1,0 +1,80 @@
+// Bearer-token authentication: JWTs from the configured issuers (Kubernetes service-account
+// tokens are the main case), verified with jose against a JWKS file or a cached JWKS URL.
+
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { TokenIssuerConfig } from '../../config/config.js';
+import type { Requester } from '../../policy/types.js';
+
+const ALGORITHMS = ['ES256', 'RS256'];
+/** Verified tokens are remembered until they expire, so an agent's repeated calls cost one verify. */
+const CACHE_ENTRIES = 10_000;
+
+export type TokenResult = { ok: true; requester: Extract<Requester, { kind: 'token' }> } | { ok: false; reason: string };
+
+interface Trusted {
+  readonly config: TokenIssuerConfig;
+  readonly keys: JWTVerifyGetKey;
+}
+
+export class TokenVerifier {
+  private readonly issuers = new Map<string, Trusted>();
+  private readonly cache = new Map<string, { requester: Extract<Requester, { kind: 'token' }>; exp: number }>();
+
+  constructor(configs: readonly TokenIssuerConfig[], private readonly clockSkewSeconds = 30) {
+    for (const config of configs) {
+      const keys = config.jwksFile
+        ? createLocalJWKSet(JSON.parse(readFileSync(config.jwksFile, 'utf8')))
+        : createRemoteJWKSet(new URL(config.jwksUrl!), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000 });
+      this.issuers.set(config.issuer, { config, keys });
+    }
+  }
+
+  async verify(token: string): Promise<TokenResult> {
+    const cacheKey = createHash('sha256').update(token).digest('base64');
+    const hit = this.cache.get(cacheKey);
+    if (hit && hit.exp > Date.now() / 1000) return { ok: true, requester: hit.requester };
+
+    let unverified: JWTPayload;
+    try {
+      unverified = decodeJwt(token);
+    } catch {
+      return { ok: false, reason: 'bearer token is not a JWT' };
+    }
+    const trusted = typeof unverified.iss === 'string' ? this.issuers.get(unverified.iss) : undefined;
+    if (!trusted) return { ok: false, reason: `token issuer ${JSON.stringify(unverified.iss ?? null)} is not trusted` };
+    try {
+      const { payload } = await jwtVerify(token, trusted.keys, {
+        issuer: trusted.config.issuer,
+        audience: [...trusted.config.audiences],
+        algorithms: ALGORITHMS,
+        clockTolerance: this.clockSkewSeconds,
+        requiredClaims: ['exp', 'sub'],
+      });
+      const requester = { kind: 'token' as const, issuer: trusted.config.issuer, subject: payload.sub!, claims: payload };
+      this.remember(cacheKey, requester, payload.exp!);
+      return { ok: true, requester };
+    } catch (err) {
+      return { ok: false, reason: describe(err) };
+    }
+  }
+
+  private remember(key: string, requester: Extract<Requester, { kind: 'token' }>, exp: number): void {
+    if (this.cache.size >= CACHE_ENTRIES) {
+      // Map iteration is insertion order: drop the oldest entry.
+      this.cache.delete(this.cache.keys().next().value!);
+    }
+    this.cache.set(key, { requester, exp });
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof errors.JWTExpired) return 'token has expired';
+  if (err instanceof errors.JWTClaimValidationFailed) return `token claim "${err.claim}" is not acceptable: ${err.reason}`;
+  if (err instanceof errors.JWSSignatureVerificationFailed) return 'token signature does not verify';
+  if (err instanceof errors.JOSEAlgNotAllowed) return 'token algorithm is not allowed (ES256 or RS256)';
+  if (err instanceof errors.JWKSNoMatchingKey) return 'no key of the issuer matches the token';
+  if (err instanceof Error) return `token rejected: ${err.message}`;
+  return 'token rejected';
+}

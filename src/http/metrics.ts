@@ -1,0 +1,41 @@
+// Prometheus metrics. In cluster mode every worker keeps its own registry and the primary
+// aggregates them on request (prom-client's AggregatorRegistry), so any worker can answer.
+
+import client from 'prom-client';
+import type { IssuanceObserver } from '../issuance/issuer.js';
+
+export class IssuanceMetrics implements IssuanceObserver {
+  readonly registry = new client.Registry();
+  private readonly issuedTotal = new client.Counter({
+    name: 'workload_ca_issued_total',
+    help: 'Certificates issued, by enrollment path and policy rule.',
+    labelNames: ['path', 'rule'],
+    registers: [this.registry],
+  });
+  private readonly deniedTotal = new client.Counter({
+    name: 'workload_ca_denied_total',
+    help: 'Issuance requests refused, by enrollment path, policy rule and cause.',
+    labelNames: ['path', 'rule', 'code'],
+    registers: [this.registry],
+  });
+  private readonly latency = new client.Histogram({
+    name: 'workload_ca_issuance_seconds',
+    help: 'Time from CSR received by the Issuer to audit event accepted.',
+    labelNames: ['path'],
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    client.collectDefaultMetrics({ register: this.registry, prefix: 'workload_ca_' });
+  }
+
+  issued(path: string, rule: string, seconds: number): void {
+    this.issuedTotal.inc({ path, rule });
+    this.latency.observe({ path }, seconds);
+  }
+
+  denied(path: string, rule: string, code: string): void {
+    this.deniedTotal.inc({ path, rule, code });
+  }
+}

@@ -1,0 +1,80 @@
+// Holds the policy in force and swaps it when the file changes (fs.watch) or on SIGHUP.
+// A new file that does not validate is refused with its problems logged; the old policy stays.
+
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { parsePolicy, type Policy } from '../policy/index.js';
+import type { PolicyProblem } from '../policy/types.js';
+import type { PolicySource } from './issuer.js';
+
+export interface PolicyLog {
+  info(msg: string): void;
+  error(msg: string): void;
+}
+
+export type LoadResult = { ok: true; policy: Policy } | { ok: false; problems: readonly PolicyProblem[] };
+
+export function loadPolicyFile(file: string): LoadResult {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return { ok: false, problems: [{ line: 0, column: 0, path: '', message: (err as Error).message }] };
+  }
+  return parsePolicy(text);
+}
+
+export function formatProblems(file: string, problems: readonly PolicyProblem[]): string {
+  return problems.map((p) => `${file}:${p.line}:${p.column}: ${p.path ? `${p.path}: ` : ''}${p.message}`).join('\n');
+}
+
+export class PolicyStore implements PolicySource {
+  private watcher: FSWatcher | null = null;
+  private debounce: NodeJS.Timeout | null = null;
+
+  private constructor(private readonly file: string, private policy: Policy, private readonly log: PolicyLog) {}
+
+  static open(file: string, log: PolicyLog): { ok: true; store: PolicyStore } | { ok: false; message: string } {
+    const loaded = loadPolicyFile(file);
+    if (!loaded.ok) return { ok: false, message: formatProblems(file, loaded.problems) };
+    return { ok: true, store: new PolicyStore(file, loaded.policy, log) };
+  }
+
+  get current(): Policy {
+    return this.policy;
+  }
+
+  /** Re-reads the file; keeps the current policy when the new one is invalid. */
+  reload(): LoadResult {
+    const loaded = loadPolicyFile(this.file);
+    if (!loaded.ok) {
+      this.log.error(`policy reload refused; still serving ${this.policy.hash}:\n${formatProblems(this.file, loaded.problems)}`);
+      return loaded;
+    }
+    if (loaded.policy.hash !== this.policy.hash) {
+      this.log.info(`policy reloaded: ${this.policy.hash} -> ${loaded.policy.hash}`);
+      this.policy = loaded.policy;
+    }
+    return loaded;
+  }
+
+  /**
+   * Watches the file's directory rather than the file: editors and Kubernetes ConfigMaps replace
+   * the file (rename or symlink swap), which a watch on the old inode would miss.
+   */
+  watch(): void {
+    if (this.watcher) return;
+    const name = basename(this.file);
+    this.watcher = watch(dirname(this.file), (_event, changed) => {
+      if (changed !== null && changed !== name && !changed.startsWith('..')) return;
+      if (this.debounce) clearTimeout(this.debounce);
+      this.debounce = setTimeout(() => this.reload(), 100);
+    });
+    this.watcher.unref();
+  }
+
+  close(): void {
+    this.watcher?.close();
+    if (this.debounce) clearTimeout(this.debounce);
+  }
+}

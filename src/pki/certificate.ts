@@ -1,0 +1,198 @@
+// Certificate bodies for the two profiles this CA writes: X509-SVID leaves and CA certificates.
+//
+// A leaf body is mostly bytes that never change for a given issuing CA (version, signature
+// algorithm, issuer name, AKI, basic constraints, key usage, EKU). LeafProfile encodes those once
+// and splices in the per-certificate parts, which keeps encoding off the issuance profile.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
+import {
+  bitString,
+  bool,
+  explicit,
+  octets,
+  oid,
+  seq,
+  set,
+  smallInteger,
+  tlv,
+  time,
+  unsignedInteger,
+  TAG,
+  bytesOf,
+  childrenOf,
+  readWhole,
+} from './der.js';
+import { OID } from './oids.js';
+
+export const SERIAL_BYTES = 16;
+
+const SIGNATURE_ALGORITHM = seq(oid(OID.ecdsaWithSha256));
+const VERSION_3 = explicit(0, smallInteger(2));
+
+/** The key identifier of RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey bits. */
+export function keyIdentifier(publicKeyBits: Uint8Array): Buffer {
+  return createHash('sha1').update(publicKeyBits).digest();
+}
+
+/** 16 CSPRNG bytes with the top bit clear (positive) and a non-zero first byte (exactly 16 octets). */
+export function newSerial(): Buffer {
+  const serial = randomBytes(SERIAL_BYTES);
+  serial[0] = serial[0]! & 0x7f || 0x01;
+  return serial;
+}
+
+function extension(id: string, critical: boolean, value: Uint8Array): Buffer {
+  return critical ? seq(oid(id), bool(true), octets(value)) : seq(oid(id), octets(value));
+}
+
+function ipBytes(ip: string): Buffer {
+  const family = isIP(ip);
+  if (family === 4) return Buffer.from(ip.split('.').map(Number));
+  if (family !== 6) throw new Error(`not an IP address: ${ip}`);
+  const [head, tail] = ip.includes('::') ? ip.split('::') : [ip, undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  const out = Buffer.alloc(16);
+  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
+  return out;
+}
+
+export interface SubjectAltNames {
+  readonly uris: readonly string[];
+  readonly dnsNames: readonly string[];
+  readonly ipAddresses: readonly string[];
+}
+
+function subjectAltName(names: SubjectAltNames, critical: boolean): Buffer {
+  const parts: Buffer[] = [];
+  for (const uri of names.uris) parts.push(tlv(0x86, Buffer.from(uri, 'latin1')));
+  for (const dns of names.dnsNames) parts.push(tlv(0x82, Buffer.from(dns, 'latin1')));
+  for (const ip of names.ipAddresses) parts.push(tlv(0x87, ipBytes(ip)));
+  return extension(OID.subjectAltName, critical, seq(...parts));
+}
+
+/** A Name with an optional O and a CN, each as a UTF8String. Empty names encode as `30 00`. */
+export function distinguishedName(attrs: { organization?: string; commonName?: string }): Buffer {
+  const rdns: Buffer[] = [];
+  if (attrs.organization) rdns.push(set(seq(oid(OID.organizationName), tlv(TAG.UTF8_STRING, Buffer.from(attrs.organization)))));
+  if (attrs.commonName) rdns.push(set(seq(oid(OID.commonName), tlv(TAG.UTF8_STRING, Buffer.from(attrs.commonName)))));
+  return seq(...rdns);
+}
+
+export interface IssuerIdentity {
+  /** The issuing CA's subject Name, DER. */
+  readonly subject: Uint8Array;
+  /** The issuing CA's subject key identifier, which becomes every leaf's AKI. */
+  readonly keyId: Uint8Array;
+}
+
+export interface LeafFields {
+  readonly serial: Uint8Array;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  readonly spki: Uint8Array;
+  readonly publicKeyBits: Uint8Array;
+  readonly names: SubjectAltNames;
+}
+
+/** The X509-SVID leaf profile bound to one issuing CA, with every constant part pre-encoded. */
+export class LeafProfile {
+  private readonly issuer: Buffer;
+  private readonly constantExtensions: Buffer;
+  private static readonly EMPTY_SUBJECT = seq();
+
+  constructor(issuer: IssuerIdentity) {
+    this.issuer = Buffer.from(issuer.subject);
+    this.constantExtensions = Buffer.concat([
+      extension(OID.basicConstraints, true, seq()),
+      // digitalSignature only: bit 0, one unused bit pattern `03 02 07 80`.
+      extension(OID.keyUsage, true, Buffer.from([0x03, 0x02, 0x07, 0x80])),
+      extension(OID.extKeyUsage, false, seq(oid(OID.serverAuth), oid(OID.clientAuth))),
+      extension(OID.authorityKeyIdentifier, false, seq(tlv(0x80, issuer.keyId))),
+    ]);
+  }
+
+  tbs(fields: LeafFields): Buffer {
+    // The subject is empty, so RFC 5280 §4.2.1.6 requires the SAN extension to be critical.
+    const extensions = seq(
+      this.constantExtensions,
+      subjectAltName(fields.names, true),
+      extension(OID.subjectKeyIdentifier, false, octets(keyIdentifier(fields.publicKeyBits))),
+    );
+    return seq(
+      VERSION_3,
+      unsignedInteger(fields.serial),
+      SIGNATURE_ALGORITHM,
+      this.issuer,
+      seq(time(fields.notBefore), time(fields.notAfter)),
+      LeafProfile.EMPTY_SUBJECT,
+      fields.spki,
+      explicit(3, extensions),
+    );
+  }
+}
+
+export interface CaFields {
+  readonly serial: Uint8Array;
+  readonly subject: Uint8Array;
+  readonly issuer: IssuerIdentity | 'self';
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  readonly spki: Uint8Array;
+  readonly publicKeyBits: Uint8Array;
+  /** 0 for an issuing CA that signs only leaves; omitted for a root. */
+  readonly pathLength?: number;
+  /** SPIFFE trust-domain ID (no path), carried by the CA as the X509-SVID spec allows. */
+  readonly spiffeId?: string;
+}
+
+/** A CA certificate body: cA=true, keyCertSign and cRLSign. */
+export function caTbs(fields: CaFields): Buffer {
+  const ski = keyIdentifier(fields.publicKeyBits);
+  const issuer = fields.issuer === 'self' ? { subject: fields.subject, keyId: ski } : fields.issuer;
+  const bc = fields.pathLength === undefined ? seq(bool(true)) : seq(bool(true), smallInteger(fields.pathLength));
+  const exts = [
+    extension(OID.basicConstraints, true, bc),
+    // keyCertSign (bit 5) and cRLSign (bit 6): `03 02 01 06`.
+    extension(OID.keyUsage, true, Buffer.from([0x03, 0x02, 0x01, 0x06])),
+    extension(OID.subjectKeyIdentifier, false, octets(ski)),
+    extension(OID.authorityKeyIdentifier, false, seq(tlv(0x80, issuer.keyId))),
+  ];
+  if (fields.spiffeId) exts.push(subjectAltName({ uris: [fields.spiffeId], dnsNames: [], ipAddresses: [] }, false));
+  return seq(
+    VERSION_3,
+    unsignedInteger(fields.serial),
+    SIGNATURE_ALGORITHM,
+    issuer.subject,
+    seq(time(fields.notBefore), time(fields.notAfter)),
+    fields.subject,
+    fields.spki,
+    explicit(3, seq(...exts)),
+  );
+}
+
+/** Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue }. */
+export function assembleCertificate(tbs: Uint8Array, signature: Uint8Array): Buffer {
+  return seq(tbs, SIGNATURE_ALGORITHM, bitString(signature));
+}
+
+export function toPem(der: Uint8Array, label = 'CERTIFICATE'): string {
+  const b64 = Buffer.from(der).toString('base64');
+  const lines = b64.match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+}
+
+/** Every PEM block with the given label, decoded. */
+export function fromPem(pem: string, label = 'CERTIFICATE'): Buffer[] {
+  const re = new RegExp(`-----BEGIN ${label}-----([^-]+)-----END ${label}-----`, 'g');
+  return [...pem.matchAll(re)].map((m) => Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64'));
+}
+
+/** A certificate's subject Name, DER, read from its TBS (the sixth field after version). */
+export function subjectOfCertificate(certDer: Uint8Array): Buffer {
+  const [tbs] = childrenOf(certDer, readWhole(certDer));
+  const fields = childrenOf(certDer, tbs!);
+  return Buffer.from(bytesOf(certDer, fields[5]!));
+}

@@ -1,0 +1,58 @@
+// First start of the embedded mode: everything a single machine needs, created once under the
+// data directory and reused on later starts.
+
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { caPaths, ensureServerCertificate, initCa, loadCa } from '../ca/ceremony.js';
+import type { Config } from '../config/config.js';
+import { ensureDevTokenIssuer } from '../dev/token-issuer.js';
+import { defaultPolicyYaml } from '../policy/index.js';
+
+export interface Prepared {
+  readonly created: readonly string[];
+}
+
+/** Creates what is missing: CA, TLS certificate, dev token issuer, policy. Never overwrites. */
+export async function prepareDataDir(config: Config): Promise<Prepared> {
+  const created: string[] = [];
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+
+  const defaultCa = caPaths(join(config.dataDir, 'ca'));
+  if (config.ca.issuingCert === defaultCa.issuingCert && !existsSync(defaultCa.issuingCert)) {
+    const r = await initCa(defaultCa.dir, {
+      trustDomain: config.trustDomain,
+      ...(config.ca.passphrase === undefined ? {} : { passphrase: config.ca.passphrase }),
+    });
+    if (!r.ok) throw new Error(r.reason);
+    created.push(`development root and issuing CA in ${defaultCa.dir}`);
+  }
+
+  if (config.devTokenIssuer) {
+    const existed = existsSync(join(config.devTokenIssuer.dir, 'jwks.json'));
+    ensureDevTokenIssuer(config.devTokenIssuer.dir);
+    if (!existed) created.push(`development token issuer in ${config.devTokenIssuer.dir}`);
+  }
+
+  if (!existsSync(config.policyFile)) {
+    mkdirSync(dirname(config.policyFile), { recursive: true });
+    writeFileSync(
+      config.policyFile,
+      defaultPolicyYaml({
+        trustDomain: config.trustDomain,
+        tokenIssuer: config.devTokenIssuer?.issuer ?? 'https://kubernetes.default.svc.cluster.local',
+        audience: config.devTokenIssuer?.audience ?? 'workload-ca',
+      }),
+    );
+    created.push(`default policy ${config.policyFile}`);
+  }
+
+  const hadTls = existsSync(config.tls.cert);
+  const ca = loadCa(config.ca, config.ca.passphrase);
+  await ensureServerCertificate(ca, config.tls, {
+    trustDomain: config.trustDomain,
+    dnsNames: [...config.tls.dnsNames],
+    ipAddresses: [...config.tls.ipAddresses],
+  });
+  if (!hadTls) created.push(`server TLS certificate ${config.tls.cert}`);
+  return { created };
+}

@@ -1,0 +1,82 @@
+// One serving process: loads the CA and the policy, wires the Issuer to its audit sink, and
+// listens. Runs as a cluster worker, or alone when `workers` is 1.
+
+import { readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import client from 'prom-client';
+import { loadCa } from '../ca/ceremony.js';
+import type { Config } from '../config/config.js';
+import type { AuditSink } from '../audit/event.js';
+import { buildApp } from '../http/app.js';
+import { TokenVerifier } from '../http/auth/token-verifier.js';
+import { IssuanceMetrics } from '../http/metrics.js';
+import { Issuer } from '../issuance/issuer.js';
+import { PolicyStore } from '../issuance/policy-store.js';
+import { devIssuerFiles } from '../dev/token-issuer.js';
+
+export interface Replica {
+  readonly app: FastifyInstance;
+  readonly policy: PolicyStore;
+  close(): Promise<void>;
+}
+
+export interface ReplicaOptions {
+  readonly config: Config;
+  readonly sink: AuditSink;
+  /** Metrics for the whole server; in cluster mode the primary aggregates every worker's. */
+  readonly metricsText?: () => Promise<{ contentType: string; body: string }>;
+  readonly onMetrics?: (m: IssuanceMetrics) => void;
+}
+
+export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
+  const { config, sink } = opts;
+  const ca = loadCa(config.ca, config.ca.passphrase);
+  const opened = PolicyStore.open(config.policyFile, {
+    info: (m) => app.log.info(m),
+    error: (m) => app.log.error(m),
+  });
+  if (!opened.ok) throw new Error(`policy is invalid:\n${opened.message}`);
+  const policy = opened.store;
+
+  const metrics = new IssuanceMetrics();
+  opts.onMetrics?.(metrics);
+  const issuer = new Issuer({ certificateDer: ca.issuingDer, privateKey: ca.issuingKey }, policy, sink, metrics);
+  const tokenIssuers = [...config.tokenIssuers];
+  if (config.devTokenIssuer) {
+    const d = config.devTokenIssuer;
+    tokenIssuers.push({ issuer: d.issuer, audiences: [d.audience], jwksFile: devIssuerFiles(d.dir).jwks });
+  }
+
+  const app: FastifyInstance = await buildApp({
+    tls: {
+      key: readFileSync(config.tls.key, 'utf8'),
+      cert: readFileSync(config.tls.cert, 'utf8'),
+      clientCa: readFileSync(config.ca.rootCert, 'utf8') + readFileSync(config.ca.issuingCert, 'utf8'),
+    },
+    bodyLimit: config.limits.bodyBytes,
+    logLevel: config.logLevel,
+    issuer,
+    tokens: new TokenVerifier(tokenIssuers),
+    roots: [new X509Certificate(ca.root.raw)],
+    issuing: ca.issuing,
+    ready: () => sink.health(),
+    metrics:
+      opts.metricsText ??
+      (async () => ({ contentType: client.register.contentType, body: await metrics.registry.metrics() })),
+  });
+  policy.watch();
+  const onHup = (): void => void policy.reload();
+  process.on('SIGHUP', onHup);
+  await app.listen({ host: config.listen.host, port: config.listen.port });
+
+  return {
+    app,
+    policy,
+    async close() {
+      process.off('SIGHUP', onHup);
+      policy.close();
+      await app.close();
+    },
+  };
+}

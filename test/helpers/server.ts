@@ -1,0 +1,117 @@
+// Starts the real CLI (`workload-ca serve`) on a temporary data directory and a kernel-chosen
+// port, and talks to it over real HTTPS.
+
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+const CLI = [`--import`, `tsx`, join(ROOT, 'src/cli.ts')];
+
+export interface TestServer {
+  readonly url: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly rootPem: string;
+  readonly rootFile: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly output: () => string;
+  cli(args: string[]): Promise<{ stdout: string; stderr: string; code: number }>;
+  stop(): Promise<number | null>;
+}
+
+export async function startServer(opts: { workers?: number; env?: NodeJS.ProcessEnv; dataDir?: string } = {}): Promise<TestServer> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'wlca-'));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    WORKLOAD_CA_DATA_DIR: dataDir,
+    WORKLOAD_CA_PORT: '0',
+    WORKLOAD_CA_WORKERS: String(opts.workers ?? 1),
+    WORKLOAD_CA_LOG_LEVEL: 'warn',
+    ...opts.env,
+  };
+  const child: ChildProcess = spawn(process.execPath, [...CLI, 'serve'], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const port = await new Promise<number>((resolvePort, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 60_000);
+    const check = (): void => {
+      const m = /serving https:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolvePort(Number(m[1]));
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}:\n${out}`));
+    });
+  });
+  const rootFile = join(dataDir, 'ca/root-ca.pem');
+  const cli = async (args: string[]) => {
+    try {
+      const r = await promisify(execFile)(process.execPath, [...CLI, ...args], { env, cwd: ROOT });
+      return { stdout: r.stdout, stderr: r.stderr, code: 0 };
+    } catch (err) {
+      const e = err as { stdout: string; stderr: string; code: number };
+      return { stdout: e.stdout, stderr: e.stderr, code: e.code };
+    }
+  };
+  return {
+    url: `https://127.0.0.1:${port}`,
+    port,
+    dataDir,
+    rootPem: readFileSync(rootFile, 'utf8'),
+    rootFile,
+    env,
+    output: () => out,
+    cli,
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+export function removeDataDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export interface HttpResult {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: string;
+  json<T = any>(): T;
+}
+
+/** One HTTPS request with this CA's root as the only trust anchor, optionally with a client certificate. */
+export function https(
+  server: Pick<TestServer, 'url' | 'rootPem'>,
+  method: string,
+  path: string,
+  opts: { headers?: Record<string, string>; body?: string | Buffer; cert?: string; key?: string } = {},
+): Promise<HttpResult> {
+  return new Promise((resolveReq, reject) => {
+    const req = request(
+      `${server.url}${path}`,
+      { method, ca: server.rootPem, headers: opts.headers, cert: opts.cert, key: opts.key, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString();
+          resolveReq({ status: res.statusCode!, headers: res.headers, body, json: () => JSON.parse(body) });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}

@@ -1,0 +1,278 @@
+// The issuance API end to end: the real CLI serving real HTTPS (two cluster workers), real
+// tokens from the development issuer, certificates checked with openssl, renewal over mTLS,
+// every denial, and the embedded ledger read back after the server stops.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { X509Certificate, createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SignJWT } from 'jose';
+import { openEmbeddedLedger } from '../../src/ledger/pglite.js';
+import { buildCsr, caRequestExtension, keyCertSignExtension, sanExtension, testKey } from '../helpers/csr.js';
+import { https, removeDataDir, startServer, type TestServer } from '../helpers/server.js';
+
+const TD = 'workload-ca.test';
+let server: TestServer;
+let token: string;
+const work = mkdtempSync(join(tmpdir(), 'wlca-api-'));
+const issuedSerials: string[] = [];
+
+async function mint(ns: string, sa: string, ttl = 600): Promise<string> {
+  const r = await server.cli(['token', '--namespace', ns, '--service-account', sa, '--ttl', String(ttl)]);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.trim();
+}
+
+function issue(body: unknown, headers: Record<string, string> = {}, tls: { cert?: string; key?: string } = {}) {
+  return https(server, 'POST', '/v1/svids', {
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    ...tls,
+  });
+}
+
+function openssl(args: string[], input?: string): string {
+  return execFileSync('openssl', args, { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+before(async () => {
+  server = await startServer({ workers: 2 });
+  token = await mint('payments', 'api');
+});
+
+after(async () => {
+  await server?.stop();
+  removeDataDir(work);
+  if (server) removeDataDir(server.dataDir);
+});
+
+describe('issuance with a service-account token', () => {
+  test('201 with an X509-SVID that openssl verifies against the root and the chain', async () => {
+    const csr = buildCsr();
+    const res = await issue({ csr: csr.pem }, { authorization: `Bearer ${token}` });
+    assert.equal(res.status, 201, res.body);
+    const body = res.json();
+    assert.equal(body.spiffe_id, `spiffe://${TD}/ns/payments/sa/api`);
+    assert.match(body.serial, /^[0-7][0-9a-f]{31}$/);
+    issuedSerials.push(body.serial);
+
+    writeFileSync(join(work, 'leaf.pem'), body.certificate);
+    writeFileSync(join(work, 'chain.pem'), body.chain);
+    writeFileSync(join(work, 'root.pem'), server.rootPem);
+    assert.match(openssl(['verify', '-CAfile', join(work, 'root.pem'), '-untrusted', join(work, 'chain.pem'), join(work, 'leaf.pem')]), /OK/);
+
+    const text = openssl(['x509', '-in', join(work, 'leaf.pem'), '-noout', '-text']);
+    assert.match(text, /Signature Algorithm: ecdsa-with-SHA256/);
+    assert.match(text, /X509v3 Basic Constraints: critical\s+CA:FALSE/);
+    assert.match(text, /X509v3 Key Usage: critical\s+Digital Signature\n/);
+    assert.match(text, /TLS Web Server Authentication, TLS Web Client Authentication/);
+    assert.match(text, /Subject Key Identifier/);
+    assert.match(text, /Authority Key Identifier/);
+    const sans = /X509v3 Subject Alternative Name: critical\s+(.*)\n/.exec(text)![1]!;
+    assert.equal(sans, `URI:spiffe://${TD}/ns/payments/sa/api`);
+
+    const leaf = new X509Certificate(body.certificate);
+    assert.equal(leaf.serialNumber.length, 32);
+    const age = Date.now() - Date.parse(leaf.validFrom);
+    assert.ok(age >= 0 && age <= 30_000, `notBefore is ${age} ms in the past`);
+    assert.equal(Date.parse(leaf.validTo) - Date.parse(leaf.validFrom), (3600 + 5) * 1000, 'default lifetime 1h, backdated 5s');
+    assert.equal(body.expires_at, new Date(leaf.validTo).toISOString());
+    assert.ok(leaf.checkPrivateKey(csr.key));
+    // The chain is the issuing CA, not the root.
+    assert.ok(!new X509Certificate(body.chain).checkIssued(new X509Certificate(body.chain)));
+  });
+
+  test('a CSR asking for cA=true and keyCertSign still gets a cA=false leaf', async () => {
+    const res = await issue({ csr: buildCsr({ extensions: [caRequestExtension, keyCertSignExtension] }).pem }, { authorization: `Bearer ${token}` });
+    assert.equal(res.status, 201, res.body);
+    issuedSerials.push(res.json().serial);
+    const leaf = new X509Certificate(res.json().certificate);
+    assert.equal(leaf.ca, false);
+    const text = openssl(['x509', '-noout', '-ext', 'keyUsage,basicConstraints'], res.json().certificate);
+    assert.match(text, /CA:FALSE/);
+    assert.doesNotMatch(text, /Certificate Sign/);
+  });
+
+  test('ttl within the rule maximum is honoured; PEM chain on request', async () => {
+    const res = await issue({ csr: buildCsr().pem, ttl: 600 }, { authorization: `Bearer ${token}`, accept: 'application/pem-certificate-chain' });
+    assert.equal(res.status, 201, res.body);
+    assert.equal(res.headers['content-type'], 'application/pem-certificate-chain');
+    const certs = res.body.match(/BEGIN CERTIFICATE/g) ?? [];
+    assert.equal(certs.length, 2);
+    const leaf = new X509Certificate(res.body);
+    issuedSerials.push(leaf.serialNumber.toLowerCase());
+    assert.equal(Date.parse(leaf.validTo) - Date.parse(leaf.validFrom), (600 + 5) * 1000);
+  });
+
+  test('curl with the root CA as its only trust anchor', async () => {
+    const csr = buildCsr();
+    writeFileSync(join(work, 'curl.json'), JSON.stringify({ csr: csr.pem }));
+    const out = execFileSync('curl', [
+      '-sS', '--cacert', server.rootFile, '-H', `Authorization: Bearer ${token}`, '-H', 'Content-Type: application/json',
+      '--data-binary', `@${join(work, 'curl.json')}`, '-w', '\n%{http_code}', `${server.url}/v1/svids`,
+    ], { encoding: 'utf8' });
+    const [json, code] = out.trimEnd().split('\n');
+    assert.equal(code, '201');
+    issuedSerials.push(JSON.parse(json!).serial);
+  });
+});
+
+describe('renewal over mTLS with a current SVID', () => {
+  test('a workload renews its own SPIFFE ID and only that', async () => {
+    const key = testKey('p256');
+    const first = await issue({ csr: buildCsr({ key }).pem }, { authorization: `Bearer ${token}` });
+    assert.equal(first.status, 201);
+    issuedSerials.push(first.json().serial);
+    const tls = { cert: first.json().certificate + first.json().chain, key: key.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() };
+
+    const renewed = await issue({ csr: buildCsr().pem }, {}, tls);
+    assert.equal(renewed.status, 201, renewed.body);
+    assert.equal(renewed.json().spiffe_id, `spiffe://${TD}/ns/payments/sa/api`);
+    issuedSerials.push(renewed.json().serial);
+
+    const other = await issue({ csr: buildCsr({ extensions: [sanExtension({ uris: [`spiffe://${TD}/ns/payments/sa/admin`] })] }).pem }, {}, tls);
+    assert.equal(other.status, 403, other.body);
+    assert.equal(other.json().type, 'urn:workload-ca:problem:identity-not-allowed');
+    assert.equal(other.json().rule, 'svid-renewal');
+  });
+
+  test('a client certificate from another CA is not an identity', async () => {
+    writeFileSync(join(work, 'foreign.key'), generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'pem', type: 'pkcs8' }));
+    openssl(['req', '-x509', '-new', '-key', join(work, 'foreign.key'), '-subj', '/CN=foreign', '-days', '1', '-out', join(work, 'foreign.pem'),
+      '-addext', `subjectAltName=URI:spiffe://${TD}/ns/payments/sa/api`]);
+    const res = await issue({ csr: buildCsr().pem }, {}, { cert: readFileSync(join(work, 'foreign.pem'), 'utf8'), key: readFileSync(join(work, 'foreign.key'), 'utf8') });
+    assert.equal(res.status, 401);
+    assert.match(res.json().detail, /not issued by this CA/);
+  });
+});
+
+describe('every denial is a problem document and issues nothing', () => {
+  const expectProblem = async (resP: ReturnType<typeof issue>, status: number, type: string, detail?: RegExp) => {
+    const res = await resP;
+    assert.equal(res.status, status, res.body);
+    assert.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8');
+    const p = res.json();
+    assert.equal(p.type, `urn:workload-ca:problem:${type}`);
+    assert.equal(p.status, status);
+    if (detail) assert.match(p.detail, detail);
+    assert.equal(p.certificate, undefined);
+    return p;
+  };
+
+  test('no credentials → 401 with WWW-Authenticate', async () => {
+    const res = await issue({ csr: buildCsr().pem });
+    assert.equal(res.headers['www-authenticate'], 'Bearer realm="workload-ca"');
+    await expectProblem(Promise.resolve(res), 401, 'unauthenticated');
+  });
+
+  test('tokens: garbage, wrong issuer, wrong signer, wrong audience, expired → 401', async () => {
+    const csr = buildCsr().pem;
+    await expectProblem(issue({ csr }, { authorization: 'Bearer abc.def.ghi' }), 401, 'unauthenticated', /not a JWT/);
+    await expectProblem(issue({ csr }, { authorization: 'Basic dXNlcjpwYXNz' }), 401, 'unauthenticated');
+    const devKey = createPrivateKey(readFileSync(join(server.dataDir, 'dev-token-issuer/signing-key.pem'), 'utf8'));
+    const stranger = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
+    const now = Math.floor(Date.now() / 1000);
+    const forge = (key: KeyObject, claims: { iss: string; aud: string; exp: number }) =>
+      new SignJWT({ 'kubernetes.io': { namespace: 'x', serviceaccount: { name: 'y' } } })
+        .setProtectedHeader({ alg: 'ES256' }).setIssuer(claims.iss).setAudience(claims.aud).setSubject('s').setExpirationTime(claims.exp).sign(key);
+    const iss = 'https://token-issuer.workload-ca.test';
+    const bearer = async (key: KeyObject, claims: { iss: string; aud: string; exp: number }) => ({ authorization: `Bearer ${await forge(key, claims)}` });
+    await expectProblem(issue({ csr }, await bearer(stranger, { iss: 'https://evil.test', aud: 'workload-ca', exp: now + 600 })), 401, 'unauthenticated', /not trusted/);
+    await expectProblem(issue({ csr }, await bearer(stranger, { iss, aud: 'workload-ca', exp: now + 600 })), 401, 'unauthenticated', /key|signature/);
+    await expectProblem(issue({ csr }, await bearer(devKey, { iss, aud: 'someone-else', exp: now + 600 })), 401, 'unauthenticated', /aud/);
+    await expectProblem(issue({ csr }, await bearer(devKey, { iss, aud: 'workload-ca', exp: now - 3600 })), 401, 'unauthenticated', /expired/);
+    // The control: the same construction with good claims is accepted.
+    const ok = await issue({ csr }, await bearer(devKey, { iss, aud: 'workload-ca', exp: now + 600 }));
+    assert.equal(ok.status, 201, ok.body);
+    assert.equal(ok.json().spiffe_id, `spiffe://${TD}/ns/x/sa/y`);
+    issuedSerials.push(ok.json().serial);
+  });
+
+  test('malformed CSRs → 400 malformed-csr', async () => {
+    const auth = { authorization: `Bearer ${token}` };
+    await expectProblem(issue({ csr: 'hello' }, auth), 400, 'malformed-csr');
+    await expectProblem(issue({ csr: buildCsr({ badSignature: true }).pem }, auth), 400, 'malformed-csr', /signature/);
+    await expectProblem(issue({ csr: buildCsr({ trailing: Buffer.from([0]) }).pem }, auth), 400, 'malformed-csr', /trailing/);
+    const san = sanExtension({ dns: ['a.example.org'] });
+    await expectProblem(issue({ csr: buildCsr({ extensions: [san, san] }).pem }, auth), 400, 'malformed-csr', /twice/);
+    const big = buildCsr({ extensions: [sanExtension({ dns: Array.from({ length: 600 }, (_, i) => `h${i}.example.org`) })] }).pem;
+    await expectProblem(issue({ csr: big }, auth), 400, 'malformed-csr', /limit is 8192/);
+  });
+
+  test('keys the policy does not allow → 400 key-not-allowed', async () => {
+    const auth = { authorization: `Bearer ${token}` };
+    await expectProblem(issue({ csr: buildCsr({ key: testKey('rsa2048') }).pem }, auth), 400, 'key-not-allowed', /rsa-2048/);
+    await expectProblem(issue({ csr: buildCsr({ key: testKey('p384') }).pem }, auth), 400, 'key-not-allowed', /ecdsa-p384/);
+    await expectProblem(issue({ csr: buildCsr({ key: testKey('secp256k1') }).pem }, auth), 400, 'key-not-allowed', /curve/);
+  });
+
+  test('identities, SANs and lifetimes outside the rule → 403 naming the rule', async () => {
+    const auth = { authorization: `Bearer ${token}` };
+    const p = await expectProblem(
+      issue({ csr: buildCsr({ extensions: [sanExtension({ uris: [`spiffe://${TD}/ns/other/sa/api`] })] }).pem }, auth),
+      403, 'identity-not-allowed', /kubernetes-service-accounts/,
+    );
+    assert.equal(p.rule, 'kubernetes-service-accounts');
+    await expectProblem(issue({ csr: buildCsr({ extensions: [sanExtension({ dns: ['evil.example.com'] })] }).pem }, auth), 403, 'san-not-allowed', /evil\.example\.com/);
+    await expectProblem(issue({ csr: buildCsr().pem, ttl: 7 * 86400 }, auth), 403, 'lifetime-not-allowed');
+  });
+
+  test('wrong media type → 415, invalid JSON and unknown fields → 400, 1 MiB body → 413', async () => {
+    const auth = { authorization: `Bearer ${token}` };
+    await expectProblem(issue(buildCsr().pem, { ...auth, 'content-type': 'application/pkcs10' }), 415, 'unsupported-media-type');
+    await expectProblem(issue('{"csr":', auth), 400, 'malformed-request');
+    await expectProblem(issue({ csr: buildCsr().pem, extra: 1 }, auth), 400, 'malformed-request');
+    await expectProblem(issue({ csr: 'A'.repeat(1024 * 1024) }, auth), 413, 'body-too-large');
+  });
+});
+
+describe('bundle, health and metrics', () => {
+  test('GET /v1/bundle as PEM and in the SPIFFE format', async () => {
+    const pem = await https(server, 'GET', '/v1/bundle');
+    assert.equal(pem.status, 200);
+    assert.equal(new X509Certificate(pem.body).fingerprint256, new X509Certificate(server.rootPem).fingerprint256);
+    const spiffe = (await https(server, 'GET', '/v1/bundle?format=spiffe')).json();
+    assert.equal(spiffe.keys.length, 1);
+    assert.equal(spiffe.keys[0].use, 'x509-svid');
+    assert.equal(spiffe.keys[0].crv, 'P-256');
+    assert.equal(new X509Certificate(Buffer.from(spiffe.keys[0].x5c[0], 'base64')).fingerprint256, new X509Certificate(server.rootPem).fingerprint256);
+    assert.equal((await https(server, 'GET', '/v1/bundle?format=xml')).status, 400);
+  });
+
+  test('healthz, readyz, and metrics aggregated across workers', async () => {
+    assert.equal((await https(server, 'GET', '/healthz')).status, 200);
+    assert.equal((await https(server, 'GET', '/readyz')).status, 200);
+    const metrics = (await https(server, 'GET', '/metrics')).body;
+    const issued = /workload_ca_issued_total\{path="api",rule="kubernetes-service-accounts"\} (\d+)/.exec(metrics);
+    assert.ok(issued, metrics.slice(0, 2000));
+    assert.ok(Number(issued[1]) >= 5);
+    assert.match(metrics, /workload_ca_denied_total\{path="api",rule="kubernetes-service-accounts",code="identity-not-allowed"\} 1/);
+    assert.match(metrics, /workload_ca_issuance_seconds_bucket/);
+  });
+});
+
+describe('the embedded ledger', () => {
+  test('holds exactly the certificates clients received, and the denials', async () => {
+    assert.equal(await server.stop(), 0);
+    const db = await openEmbeddedLedger(join(server.dataDir, 'ledger'));
+    try {
+      const { rows } = await db.query<{ serial: string; rule: string; policy_hash: string; path: string; requester_id: string }>(
+        'SELECT serial, rule, policy_hash, path, requester_id FROM certificates',
+      );
+      assert.deepEqual(rows.map((r) => r.serial).sort(), [...issuedSerials].sort());
+      for (const r of rows) {
+        assert.match(r.policy_hash, /^sha256:[0-9a-f]{64}$/);
+        assert.equal(r.path, 'api');
+      }
+      assert.ok(rows.some((r) => r.rule === 'svid-renewal'));
+      const denials = await db.query<{ code: string; rule: string }>('SELECT code, rule FROM denials');
+      const codes = new Set(denials.rows.map((d) => d.code));
+      for (const c of ['bad-csr', 'key-not-allowed', 'identity-not-allowed', 'san-not-allowed', 'lifetime-not-allowed']) assert.ok(codes.has(c), c);
+    } finally {
+      await db.close();
+    }
+  });
+});
