@@ -511,7 +511,7 @@ function instanceSegments(pointer: string, value: unknown): Segment[] {
 }
 
 /** `rules[0].match.token.claims["kubernetes.io.namespace"]` */
-export function formatPath(segments: readonly Segment[]): string {
+function formatPath(segments: readonly Segment[]): string {
   let out = '';
   for (const s of segments) {
     if (typeof s === 'number') out += `[${s}]`;

@@ -2,7 +2,7 @@
 // problem listed, if anything is wrong) and ask evaluate for a decision per request.
 
 export * from './types.js';
-export { parsePolicy, formatPath, RESERVED_RULE_NAMES, type ParseResult } from './document.js';
+export { parsePolicy, RESERVED_RULE_NAMES, type ParseResult } from './document.js';
 export { evaluate } from './evaluate.js';
 export { defaultPolicyYaml, type DefaultPolicyOptions } from './default-policy.js';
 export { parseDuration, formatDuration, type DurationResult } from './duration.js';
