@@ -14,6 +14,7 @@ const CLI = [`--import`, `tsx`, join(ROOT, 'src/cli.ts')];
 export interface TestServer {
   readonly url: string;
   readonly port: number;
+  readonly pid: number;
   readonly dataDir: string;
   readonly rootPem: string;
   readonly rootFile: string;
@@ -65,6 +66,7 @@ export async function startServer(opts: { workers?: number; env?: NodeJS.Process
   return {
     url: `https://127.0.0.1:${port}`,
     port,
+    pid: child.pid!,
     dataDir,
     rootPem: readFileSync(rootFile, 'utf8'),
     rootFile,

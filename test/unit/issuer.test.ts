@@ -1,0 +1,148 @@
+// The Issuer on its own: a real CA made by the key ceremony, the default policy, and an audit
+// sink that records what it is given (or refuses it), so every outcome's event can be inspected.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as pkijs from 'pkijs';
+import type { AuditEvent, AuditReceipt, AuditSink } from '../../src/audit/event.js';
+import { initCa, loadCa, type LoadedCa } from '../../src/ca/ceremony.js';
+import { Issuer, type IssuanceRequest } from '../../src/issuance/issuer.js';
+import { defaultPolicyYaml, parsePolicy, type Policy } from '../../src/policy/index.js';
+import type { Requester } from '../../src/policy/types.js';
+import { buildCsr, caRequestExtension, sanExtension, testKey } from '../helpers/csr.js';
+
+class RecordingSink implements AuditSink {
+  events: AuditEvent[] = [];
+  refuse = false;
+  async record(e: AuditEvent): Promise<AuditReceipt> {
+    if (this.refuse) return { ok: false, reason: 'queue full', retryAfterSeconds: 2 };
+    this.events.push(e);
+    return { ok: true };
+  }
+  async health() {
+    return { ok: true, detail: 'test' };
+  }
+  async close() {}
+}
+
+const ISSUER = 'https://issuer.test';
+const dir = mkdtempSync(join(tmpdir(), 'issuer-'));
+let ca: LoadedCa;
+let policy: Policy;
+const sink = new RecordingSink();
+const outcomes: string[] = [];
+let issuer: Issuer;
+
+const token = (ns: string, sa: string): Requester => ({
+  kind: 'token',
+  issuer: ISSUER,
+  subject: `system:serviceaccount:${ns}:${sa}`,
+  claims: { iss: ISSUER, aud: ['workload-ca'], 'kubernetes.io': { namespace: ns, serviceaccount: { name: sa } } },
+});
+
+const request = (over: Partial<IssuanceRequest> = {}): IssuanceRequest => ({
+  path: 'api',
+  requester: token('shop', 'cart'),
+  csrDer: buildCsr().der,
+  ...over,
+});
+
+before(async () => {
+  const r = await initCa(join(dir, 'ca'), { trustDomain: 'example.org' });
+  assert.ok(r.ok);
+  ca = loadCa(r.paths);
+  const parsed = parsePolicy(defaultPolicyYaml({ trustDomain: 'example.org', tokenIssuer: ISSUER, audience: 'workload-ca' }));
+  assert.ok(parsed.ok);
+  policy = parsed.policy;
+  issuer = new Issuer({ certificateDer: ca.issuingDer, privateKey: ca.issuingKey }, { current: policy }, sink, {
+    issued: (path, rule) => outcomes.push(`issued ${path} ${rule}`),
+    denied: (path, rule, code) => outcomes.push(`denied ${path} ${rule} ${code}`),
+  });
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('issues an X509-SVID that an independent parser (pkijs) reads as the profile says', async () => {
+  sink.events = [];
+  const csr = buildCsr({ extensions: [caRequestExtension] });
+  const r = await issuer.issue(request({ csrDer: csr.der }));
+  assert.ok(r.ok, JSON.stringify(!r.ok && r.error));
+  const cert = pkijs.Certificate.fromBER(r.certificate.der);
+  const exts = new Map((cert.extensions ?? []).map((e) => [e.extnID, e]));
+  assert.equal(exts.size, 6);
+  assert.equal((exts.get('2.5.29.19')!.parsedValue as pkijs.BasicConstraints).cA, false);
+  assert.equal(exts.get('2.5.29.19')!.critical, true);
+  const san = (exts.get('2.5.29.17')!.parsedValue as pkijs.AltName).altNames;
+  assert.deepEqual(san.map((n) => [n.type, n.value]), [[6, 'spiffe://example.org/ns/shop/sa/cart']]);
+  assert.equal(cert.serialNumber.valueBlock.valueHexView.length, 16);
+  assert.ok(new X509Certificate(r.certificate.der).verify(ca.issuing.publicKey));
+  assert.ok(new X509Certificate(r.certificate.der).checkPrivateKey(csr.key));
+
+  assert.equal(sink.events.length, 1);
+  const e = sink.events[0]!;
+  assert.equal(e.kind, 'issued');
+  if (e.kind !== 'issued') return;
+  assert.equal(e.serial, r.certificate.serial);
+  assert.equal(e.rule, 'kubernetes-service-accounts');
+  assert.equal(e.policyHash, policy.hash);
+  assert.equal(e.spiffeId, 'spiffe://example.org/ns/shop/sa/cart');
+  assert.equal(Buffer.from(e.certificate, 'base64').equals(r.certificate.der), true);
+  assert.match(e.csrSha256!, /^[0-9a-f]{64}$/);
+});
+
+test('serials are distinct, 16 bytes and positive', async () => {
+  const serials = new Set<string>();
+  for (let i = 0; i < 50; i++) {
+    const r = await issuer.issue(request());
+    assert.ok(r.ok);
+    assert.match(r.certificate.serial, /^[0-7][0-9a-f]{31}$/);
+    serials.add(r.certificate.serial);
+  }
+  assert.equal(serials.size, 50);
+});
+
+test('every refusal emits a denial event naming its rule and issues nothing', async () => {
+  sink.events = [];
+  const cases: [Partial<IssuanceRequest>, string, string][] = [
+    [{ csrDer: Buffer.from('junk') }, 'csr-check', 'bad-csr'],
+    [{ csrDer: buildCsr({ badSignature: true }).der }, 'csr-check', 'bad-csr'],
+    [{ csrDer: buildCsr({ key: testKey('p384') }).der }, 'guardrails', 'key-not-allowed'],
+    [{ csrDer: buildCsr({ extensions: [sanExtension({ uris: ['spiffe://example.org/ns/other/sa/x'] })] }).der }, 'kubernetes-service-accounts', 'identity-not-allowed'],
+    [{ lifetimeSeconds: 2 * 86400 }, 'kubernetes-service-accounts', 'lifetime-not-allowed'],
+    [{ requester: { ...token('a', 'b'), issuer: 'https://other.test' } }, 'default-deny', 'no-matching-rule'],
+    [{ path: 'est' }, 'default-deny', 'no-matching-rule'],
+  ];
+  for (const [over, rule, code] of cases) {
+    const r = await issuer.issue(request(over));
+    assert.equal(r.ok, false);
+    const e = sink.events.at(-1)!;
+    assert.equal(e.kind, 'denied');
+    assert.equal(e.rule, rule, JSON.stringify(e));
+    if (e.kind === 'denied') assert.equal(e.code, code);
+  }
+  assert.equal(sink.events.length, cases.length);
+  assert.ok(sink.events.every((e) => e.kind === 'denied'));
+});
+
+test('when the audit sink refuses, no certificate is returned', async () => {
+  sink.refuse = true;
+  try {
+    const r = await issuer.issue(request());
+    assert.equal(r.ok, false);
+    if (!r.ok) {
+      assert.equal(r.error.kind, 'unavailable');
+      if (r.error.kind === 'unavailable') assert.equal(r.error.retryAfterSeconds, 2);
+    }
+  } finally {
+    sink.refuse = false;
+  }
+});
+
+test('the observer hears about each outcome', () => {
+  assert.ok(outcomes.includes('issued api kubernetes-service-accounts'));
+  assert.ok(outcomes.includes('denied api default-deny no-matching-rule'));
+});
