@@ -71,7 +71,7 @@ test('issues an X509-SVID that an independent parser (pkijs) reads as the profil
   const csr = buildCsr({ extensions: [caRequestExtension] });
   const r = await issuer.issue(request({ csrDer: csr.der }));
   assert.ok(r.ok, JSON.stringify(!r.ok && r.error));
-  const cert = pkijs.Certificate.fromBER(r.certificate.der);
+  const cert = pkijs.Certificate.fromBER(new Uint8Array(r.certificate.der));
   const exts = new Map((cert.extensions ?? []).map((e) => [e.extnID, e]));
   assert.equal(exts.size, 6);
   assert.equal((exts.get('2.5.29.19')!.parsedValue as pkijs.BasicConstraints).cA, false);
@@ -113,7 +113,7 @@ test('every refusal emits a denial event naming its rule and issues nothing', as
     [{ csrDer: buildCsr({ key: testKey('p384') }).der }, 'guardrails', 'key-not-allowed'],
     [{ csrDer: buildCsr({ extensions: [sanExtension({ uris: ['spiffe://example.org/ns/other/sa/x'] })] }).der }, 'kubernetes-service-accounts', 'identity-not-allowed'],
     [{ lifetimeSeconds: 2 * 86400 }, 'kubernetes-service-accounts', 'lifetime-not-allowed'],
-    [{ requester: { ...token('a', 'b'), issuer: 'https://other.test' } }, 'default-deny', 'no-matching-rule'],
+    [{ requester: { kind: 'token', issuer: 'https://other.test', subject: 's', claims: {} } }, 'default-deny', 'no-matching-rule'],
     [{ path: 'est' }, 'default-deny', 'no-matching-rule'],
   ];
   for (const [over, rule, code] of cases) {
