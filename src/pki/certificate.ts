@@ -121,17 +121,27 @@ export class LeafProfile {
       subjectAltName(fields.names, true),
       extension(OID.subjectKeyIdentifier, false, octets(keyIdentifier(fields.publicKeyBits))),
     );
-    return seq(
-      VERSION_3,
-      unsignedInteger(fields.serial),
-      SIGNATURE_ALGORITHM,
-      this.issuer,
-      seq(time(fields.notBefore), time(fields.notAfter)),
-      LeafProfile.EMPTY_SUBJECT,
-      fields.spki,
-      explicit(3, extensions),
-    );
+    return tbsCertificate(fields, this.issuer, LeafProfile.EMPTY_SUBJECT, extensions);
   }
+}
+
+/** TBSCertificate (RFC 5280 §4.1) around an already-encoded Extensions SEQUENCE. */
+function tbsCertificate(
+  fields: { serial: Uint8Array; notBefore: Date; notAfter: Date; spki: Uint8Array },
+  issuer: Uint8Array,
+  subject: Uint8Array,
+  extensions: Uint8Array,
+): Buffer {
+  return seq(
+    VERSION_3,
+    unsignedInteger(fields.serial),
+    SIGNATURE_ALGORITHM,
+    issuer,
+    seq(time(fields.notBefore), time(fields.notAfter)),
+    subject,
+    fields.spki,
+    explicit(3, extensions),
+  );
 }
 
 export interface CaFields {
@@ -161,16 +171,7 @@ export function caTbs(fields: CaFields): Buffer {
     extension(OID.authorityKeyIdentifier, false, seq(tlv(0x80, issuer.keyId))),
   ];
   if (fields.spiffeId) exts.push(subjectAltName({ uris: [fields.spiffeId], dnsNames: [], ipAddresses: [] }, false));
-  return seq(
-    VERSION_3,
-    unsignedInteger(fields.serial),
-    SIGNATURE_ALGORITHM,
-    issuer.subject,
-    seq(time(fields.notBefore), time(fields.notAfter)),
-    fields.subject,
-    fields.spki,
-    explicit(3, seq(...exts)),
-  );
+  return tbsCertificate(fields, issuer.subject, fields.subject, seq(...exts));
 }
 
 /** Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue }. */
