@@ -9,16 +9,19 @@ import { mintDevToken } from './dev/token-issuer.js';
 import { formatProblems, loadPolicyFile } from './issuance/policy-store.js';
 import { migrate, readMigrations } from './ledger/migrate.js';
 import { openEmbeddedLedger } from './ledger/pglite.js';
+import { openPostgresLedger } from './ledger/postgres.js';
+import { runWorker } from './server/worker.js';
 import { MIGRATIONS_DIR, serve } from './server/serve.js';
 
 const USAGE = `usage: workload-ca <command>
 
   serve                                 start the CA (embedded mode unless DATABASE_URL/REDIS_URL are set)
+  worker                                write audit events from the Redis queue into the Postgres ledger
   init DIR [--trust-domain TD] [--organization O] [--passphrase-file F]
                                         create a root CA and an issuing CA (ECDSA P-256) in DIR;
                                         keys are encrypted when a passphrase is given (the file, or
                                         WORKLOAD_CA_KEY_PASSPHRASE)
-  migrate                               apply the ledger migrations
+  migrate                               apply the ledger migrations (Postgres with DATABASE_URL, else embedded)
   policy check FILE                     validate a policy; lists every problem with its line
   token --namespace NS --service-account SA [--ttl SECONDS]
                                         development mode: print a service-account-shaped token
@@ -117,11 +120,7 @@ async function token(args: string[]): Promise<Exit> {
 
 async function migrateCommand(): Promise<Exit> {
   const cfg = config();
-  if (cfg.databaseUrl !== null) {
-    console.error('migrate: DATABASE_URL is not supported by this build yet');
-    return 1;
-  }
-  const db = await openEmbeddedLedger(join(cfg.dataDir, 'ledger'));
+  const db = cfg.databaseUrl !== null ? openPostgresLedger(cfg.databaseUrl, { max: 1, applicationName: 'workload-ca migrate' }) : await openEmbeddedLedger(join(cfg.dataDir, 'ledger'));
   const applied = await migrate(db, readMigrations(MIGRATIONS_DIR));
   await db.close();
   console.log(applied.length ? `applied migrations ${applied.join(', ')}` : 'ledger schema is up to date');
@@ -133,6 +132,9 @@ async function main(argv: string[]): Promise<Exit> {
   switch (command) {
     case 'serve':
       await serve(config());
+      return 0;
+    case 'worker':
+      await runWorker(config());
       return 0;
     case 'init':
       return init(rest);

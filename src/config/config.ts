@@ -38,6 +38,14 @@ export interface Config {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
   readonly databaseUrl: string | null;
   readonly redisUrl: string | null;
+  /** Prefix of every Redis key, so several deployments or test runs can share one Redis. */
+  readonly redisPrefix: string;
+  /**
+   * Bearer credential for the inventory API: the value itself (WORKLOAD_CA_ADMIN_TOKEN) or a file
+   * read at start. With neither, the inventory API refuses every request (it is never open).
+   */
+  readonly admin: { readonly token: string | null; readonly tokenFile: string | null };
+  readonly worker: { readonly concurrency: number; readonly metricsHost: string; readonly metricsPort: number };
 }
 
 const schema = {
@@ -93,6 +101,17 @@ const schema = {
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'] },
     databaseUrl: { type: 'string' },
     redisUrl: { type: 'string' },
+    redisPrefix: { type: 'string', pattern: '^[A-Za-z0-9:_.-]+$' },
+    adminTokenFile: { type: 'string' },
+    worker: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        concurrency: { type: 'integer', minimum: 1, maximum: 256 },
+        metricsHost: { type: 'string' },
+        metricsPort: { type: 'integer', minimum: 0, maximum: 65535 },
+      },
+    },
   },
 } as const;
 
@@ -110,6 +129,10 @@ export const ENVIRONMENT: Readonly<Record<string, { path: string[]; type: 'strin
   WORKLOAD_CA_LOG_LEVEL: { path: ['logLevel'], type: 'string' },
   DATABASE_URL: { path: ['databaseUrl'], type: 'string' },
   REDIS_URL: { path: ['redisUrl'], type: 'string' },
+  WORKLOAD_CA_REDIS_PREFIX: { path: ['redisPrefix'], type: 'string' },
+  WORKLOAD_CA_ADMIN_TOKEN_FILE: { path: ['adminTokenFile'], type: 'string' },
+  WORKLOAD_CA_WORKER_CONCURRENCY: { path: ['worker', 'concurrency'], type: 'integer' },
+  WORKLOAD_CA_WORKER_METRICS_PORT: { path: ['worker', 'metricsPort'], type: 'integer' },
 };
 
 export const DEV_TOKEN_ISSUER = 'https://token-issuer.workload-ca.test';
@@ -172,6 +195,7 @@ function resolveDefaults(raw: Raw, cwd: string): Config {
   const inData = (p: string) => join(dataDir, p);
   const path = (keys: string[], fallback: string) => resolve(cwd, get(keys, fallback));
   const databaseUrl = get<string | null>(['databaseUrl'], null);
+  const adminTokenFile = get<string | null>(['adminTokenFile'], null);
   const workers = get<number | 'auto'>(['workers'], 'auto');
   const passphraseFile = get<string | null>(['ca', 'passphraseFile'], null);
   const passphrase = passphraseFile
@@ -207,5 +231,16 @@ function resolveDefaults(raw: Raw, cwd: string): Config {
     logLevel: get(['logLevel'], 'info'),
     databaseUrl,
     redisUrl: get<string | null>(['redisUrl'], null),
+    redisPrefix: get(['redisPrefix'], 'workload-ca'),
+    admin: {
+      token: process.env.WORKLOAD_CA_ADMIN_TOKEN?.trim() || null,
+      // The embedded mode makes one on first start.
+      tokenFile: adminTokenFile ? resolve(cwd, adminTokenFile) : databaseUrl === null ? inData('admin-token') : null,
+    },
+    worker: {
+      concurrency: get(['worker', 'concurrency'], 8),
+      metricsHost: get(['worker', 'metricsHost'], '127.0.0.1'),
+      metricsPort: get(['worker', 'metricsPort'], 9464),
+    },
   };
 }

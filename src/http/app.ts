@@ -3,6 +3,7 @@
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import type { X509Certificate } from 'node:crypto';
 import type { Issuer } from '../issuance/issuer.js';
+import { inventoryApi, type InventoryDeps } from './admin/inventory.js';
 import { bundleApi } from './api/bundle.js';
 import { svidApi } from './api/svids.js';
 import type { TokenVerifier } from './auth/token-verifier.js';
@@ -19,6 +20,7 @@ export interface AppDeps {
   /** Whether this replica can issue (its audit sink is reachable). */
   readonly ready: () => Promise<{ ok: boolean; detail: string }>;
   readonly metrics: () => Promise<{ contentType: string; body: string }>;
+  readonly inventory: InventoryDeps;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -73,5 +75,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(svidApi, { issuer: deps.issuer, tokens: deps.tokens, issuing: deps.issuing });
   await app.register(bundleApi, { roots: deps.roots });
+  await app.register(inventoryApi, deps.inventory);
   return app;
 }

@@ -49,8 +49,10 @@ function denialParams(e: DeniedEvent): unknown[] {
   ];
 }
 
-/** Writes a batch in one transaction; resolves after commit. */
-export async function writeEvents(db: SqlClient, events: readonly AuditEvent[]): Promise<void> {
+type Tx = Pick<SqlClient, 'query' | 'exec'>;
+
+/** Writes a batch in one transaction (with `alsoInTx`, if given); resolves after commit. */
+export async function writeEvents(db: SqlClient, events: readonly AuditEvent[], alsoInTx?: (tx: Tx) => Promise<void>): Promise<void> {
   const issued = events.filter((e): e is IssuedEvent => e.kind === 'issued');
   const denied = events.filter((e): e is DeniedEvent => e.kind === 'denied');
   // Postgres allows 65535 parameters per statement; stay well under it.
@@ -77,5 +79,6 @@ export async function writeEvents(db: SqlClient, events: readonly AuditEvent[]):
         part.flatMap(denialParams),
       );
     }
+    await alsoInTx?.(tx);
   });
 }

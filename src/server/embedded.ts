@@ -3,7 +3,8 @@
 
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { caPaths, ensureServerCertificate, initCa, loadCa } from '../ca/ceremony.js';
+import { randomBytes } from 'node:crypto';
+import { caPaths, ensureServerCertificate, initCa, loadCa, writePrivate } from '../ca/ceremony.js';
 import type { Config } from '../config/config.js';
 import { ensureDevTokenIssuer } from '../dev/token-issuer.js';
 import { defaultPolicyYaml } from '../policy/index.js';
@@ -46,6 +47,11 @@ export async function prepareDataDir(config: Config): Promise<Prepared> {
     created.push(`default policy ${config.policyFile}`);
   }
 
+  if (config.admin.tokenFile !== null && config.admin.token === null && !existsSync(config.admin.tokenFile)) {
+    writePrivate(config.admin.tokenFile, `${randomBytes(32).toString('base64url')}\n`);
+    created.push(`admin token for the inventory API ${config.admin.tokenFile}`);
+  }
+
   const hadTls = existsSync(config.tls.cert);
   const ca = loadCa(config.ca, config.ca.passphrase);
   await ensureServerCertificate(ca, config.tls, {
@@ -55,4 +61,22 @@ export async function prepareDataDir(config: Config): Promise<Prepared> {
   });
   if (!hadTls) created.push(`server TLS certificate ${config.tls.cert}`);
   return { created };
+}
+
+/**
+ * Production start: keys and policy are the operator's (a mounted Secret and ConfigMap), so they
+ * must exist; only the HTTPS certificate is made from the CA when none is mounted.
+ */
+export async function prepareProduction(config: Config): Promise<void> {
+  const missing = [config.ca.rootCert, config.ca.issuingCert, config.ca.issuingKey, config.policyFile].filter((p) => !existsSync(p));
+  if (missing.length > 0) {
+    throw new Error(`missing ${missing.join(', ')}: create a CA with \`workload-ca init DIR\` and a policy, or point the configuration at them`);
+  }
+  if (config.devTokenIssuer) ensureDevTokenIssuer(config.devTokenIssuer.dir);
+  const ca = loadCa(config.ca, config.ca.passphrase);
+  await ensureServerCertificate(ca, config.tls, {
+    trustDomain: config.trustDomain,
+    dnsNames: [...config.tls.dnsNames],
+    ipAddresses: [...config.tls.ipAddresses],
+  });
 }

@@ -14,6 +14,9 @@ import { IssuanceMetrics } from '../http/metrics.js';
 import { Issuer } from '../issuance/issuer.js';
 import { PolicyStore } from '../issuance/policy-store.js';
 import { devIssuerFiles } from '../dev/token-issuer.js';
+import { BullMqAuditSink } from '../audit/bullmq-sink.js';
+import type { LedgerReader } from '../ledger/inventory.js';
+import { existsSync } from 'node:fs';
 
 export interface Replica {
   readonly app: FastifyInstance;
@@ -24,6 +27,7 @@ export interface Replica {
 export interface ReplicaOptions {
   readonly config: Config;
   readonly sink: AuditSink;
+  readonly reader: LedgerReader;
   /** Metrics for the whole server; in cluster mode the primary aggregates every worker's. */
   readonly metricsText?: () => Promise<{ contentType: string; body: string }>;
   readonly onMetrics?: (m: IssuanceMetrics) => void;
@@ -40,6 +44,7 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
   const policy = opened.store;
 
   const metrics = new IssuanceMetrics();
+  if (sink instanceof BullMqAuditSink) metrics.watchQueue(() => sink.backlog());
   opts.onMetrics?.(metrics);
   const issuer = new Issuer({ certificateDer: ca.issuingDer, privateKey: ca.issuingKey }, policy, sink, metrics);
   const tokenIssuers = [...config.tokenIssuers];
@@ -61,6 +66,7 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
     roots: [new X509Certificate(ca.root.raw)],
     issuing: ca.issuing,
     ready: () => sink.health(),
+    inventory: { reader: opts.reader, adminToken: readAdminToken(config) },
     metrics:
       opts.metricsText ??
       (async () => ({ contentType: client.register.contentType, body: await metrics.registry.metrics() })),
@@ -79,4 +85,10 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
       await app.close();
     },
   };
+}
+
+function readAdminToken(config: Config): string | null {
+  if (config.admin.token !== null) return config.admin.token;
+  const file = config.admin.tokenFile;
+  return file !== null && existsSync(file) ? readFileSync(file, 'utf8').trim() || null : null;
 }

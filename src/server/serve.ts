@@ -1,5 +1,9 @@
-// `workload-ca serve`: the primary prepares the data directory and owns the audit sink; workers
-// (one per core by default) serve HTTPS on the shared listening socket.
+// `workload-ca serve`: the primary prepares what the mode needs; workers (one per core by
+// default) serve HTTPS on the shared listening socket.
+//
+// Embedded mode: the primary owns the PGlite ledger; workers send it their audit events and
+// inventory queries over IPC. Production mode (REDIS_URL and DATABASE_URL): every serving process
+// has its own BullMQ producer and Postgres pool; the primary only supervises.
 
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
@@ -7,18 +11,33 @@ import { join } from 'node:path';
 import client from 'prom-client';
 import type { Config } from '../config/config.js';
 import type { AuditSink } from '../audit/event.js';
+import { BullMqAuditSink } from '../audit/bullmq-sink.js';
 import { GroupCommitSink } from '../audit/group-commit.js';
 import { IpcAuditSink, serveAuditOverIpc } from '../audit/ipc.js';
 import { formatProblems, loadPolicyFile } from '../issuance/policy-store.js';
+import { SqlLedgerReader, type LedgerReader } from '../ledger/inventory.js';
+import { ipcLedgerReader, serveLedgerOverIpc } from '../ledger/ipc-reader.js';
 import { migrate, readMigrations } from '../ledger/migrate.js';
 import { openEmbeddedLedger } from '../ledger/pglite.js';
+import { openPostgresLedger } from '../ledger/postgres.js';
 import type { SqlClient } from '../ledger/sql.js';
 import { writeEvents } from '../ledger/writer.js';
-import { prepareDataDir } from './embedded.js';
+import { prepareDataDir, prepareProduction } from './embedded.js';
 import { startReplica, type Replica } from './replica.js';
 import { baseUrl, displayPath, firstSvidHelp } from './banner.js';
+import { checkRedisDurability } from './redis-settings.js';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
+
+export type Mode = { kind: 'embedded' } | { kind: 'production'; databaseUrl: string; redisUrl: string };
+
+export function modeOf(config: Config): Mode {
+  if (config.databaseUrl === null && config.redisUrl === null) return { kind: 'embedded' };
+  if (config.databaseUrl === null || config.redisUrl === null) {
+    throw new Error('set both DATABASE_URL and REDIS_URL for the production audit pipeline, or neither for the embedded mode');
+  }
+  return { kind: 'production', databaseUrl: config.databaseUrl, redisUrl: config.redisUrl };
+}
 
 interface MetricsRequest {
   t: 'metrics';
@@ -31,28 +50,28 @@ interface MetricsResponse {
   contentType: string;
 }
 
-export async function serve(config: Config): Promise<void> {
-  if (cluster.isWorker) return serveWorker(config);
+/** What the primary keeps for the life of the server, and what a replica in it needs. */
+interface PrimaryState {
+  readonly db: SqlClient;
+  /** Embedded only: the sink every worker's events end in. */
+  readonly sink: AuditSink | null;
+  readonly describe: string;
+}
 
-  if (config.databaseUrl !== null || config.redisUrl !== null) {
-    throw new Error('DATABASE_URL and REDIS_URL select the production audit pipeline, which this build does not have yet; unset them to run embedded');
-  }
-  const prepared = await prepareDataDir(config);
-  for (const line of prepared.created) console.log(`created ${line}`);
+export async function serve(config: Config): Promise<void> {
+  const mode = modeOf(config);
+  if (cluster.isWorker) return serveWorker(config, mode);
+
+  const state = mode.kind === 'embedded' ? await startEmbedded(config) : await startProduction(config, mode);
   const policy = loadPolicyFile(config.policyFile);
   if (!policy.ok) throw new Error(`policy is invalid:\n${formatProblems(config.policyFile, policy.problems)}`);
 
-  const ledgerDir = join(config.dataDir, 'ledger');
-  const db = await openEmbeddedLedger(ledgerDir);
-  await migrate(db, readMigrations(MIGRATIONS_DIR));
-  const sink = new GroupCommitSink((events) => writeEvents(db, events));
-
-  const { stop, port } = config.workers === 1 ? await serveSingle(config, sink) : await servePrimary(config, sink);
+  const serving = config.workers === 1 ? await serveSingle(config, mode, state) : await servePrimary(config, state);
   // With port 0 the kernel picks; report the real one (tests read it from this line).
-  const bound = { ...config, listen: { ...config.listen, port } };
+  const bound = { ...config, listen: { ...config.listen, port: serving.port } };
   console.log(
     `workload-ca ${config.workers === 1 ? 'is' : `(${config.workers} workers) is`} serving ${baseUrl(bound)}` +
-      ` (embedded mode, ledger in ${displayPath(ledgerDir)}, policy ${policy.policy.hash})`,
+      ` (${state.describe}, policy ${policy.policy.hash})`,
   );
   console.log(firstSvidHelp(bound));
 
@@ -65,9 +84,32 @@ export async function serve(config: Config): Promise<void> {
     process.on('SIGINT', shutdown);
     process.on('SIGTERM', shutdown);
   });
-  await stop();
-  await sink.close();
-  await db.close();
+  await serving.stop();
+  await state.sink?.close();
+  await state.db.close();
+}
+
+async function startEmbedded(config: Config): Promise<PrimaryState> {
+  const prepared = await prepareDataDir(config);
+  for (const line of prepared.created) console.log(`created ${line}`);
+  const ledgerDir = join(config.dataDir, 'ledger');
+  const db = await openEmbeddedLedger(ledgerDir);
+  await migrate(db, readMigrations(MIGRATIONS_DIR));
+  const sink = new GroupCommitSink((events) => writeEvents(db, events));
+  return { db, sink, describe: `embedded mode, ledger in ${displayPath(ledgerDir)}` };
+}
+
+async function startProduction(config: Config, mode: Extract<Mode, { kind: 'production' }>): Promise<PrimaryState> {
+  await prepareProduction(config);
+  for (const warning of await checkRedisDurability(mode.redisUrl)) console.warn(`warning: ${warning}`);
+  const db = openPostgresLedger(mode.databaseUrl, { max: 2, applicationName: 'workload-ca serve' });
+  // Several replicas may start at once; the migration lock makes that safe.
+  await migrate(db, readMigrations(MIGRATIONS_DIR));
+  return { db, sink: null, describe: `production mode, audit queue on Redis (prefix ${config.redisPrefix}), ledger in Postgres` };
+}
+
+function productionSink(config: Config, mode: Extract<Mode, { kind: 'production' }>): BullMqAuditSink {
+  return new BullMqAuditSink({ redisUrl: mode.redisUrl, prefix: config.redisPrefix });
 }
 
 interface Serving {
@@ -75,20 +117,31 @@ interface Serving {
   readonly port: number;
 }
 
-async function serveSingle(config: Config, sink: AuditSink): Promise<Serving> {
-  const replica = await startReplica({ config, sink });
+async function serveSingle(config: Config, mode: Mode, state: PrimaryState): Promise<Serving> {
+  const sink = state.sink ?? productionSink(config, mode as Extract<Mode, { kind: 'production' }>);
+  const replica = await startReplica({ config, sink, reader: new SqlLedgerReader(state.db) });
   const address = replica.app.server.address();
-  return { stop: () => replica.close(), port: typeof address === 'object' && address ? address.port : config.listen.port };
+  return {
+    stop: async () => {
+      await replica.close();
+      if (sink !== state.sink) await sink.close();
+    },
+    port: typeof address === 'object' && address ? address.port : config.listen.port,
+  };
 }
 
-async function servePrimary(config: Config, sink: AuditSink): Promise<Serving> {
+async function servePrimary(config: Config, state: PrimaryState): Promise<Serving> {
   const aggregator = new client.AggregatorRegistry();
+  const reader = new SqlLedgerReader(state.db);
   let stopping = false;
-
   let port = config.listen.port;
+
   const fork = (): Promise<Worker> => {
     const worker = cluster.fork();
-    serveAuditOverIpc(worker, sink);
+    if (state.sink) {
+      serveAuditOverIpc(worker, state.sink);
+      serveLedgerOverIpc(worker, reader);
+    }
     worker.on('message', (msg: Partial<MetricsRequest>) => {
       if (msg?.t !== 'metrics') return;
       const reply = (body: string): void => {
@@ -130,8 +183,18 @@ async function servePrimary(config: Config, sink: AuditSink): Promise<Serving> {
   return { stop, port };
 }
 
-async function serveWorker(config: Config): Promise<void> {
-  const sink = new IpcAuditSink();
+async function serveWorker(config: Config, mode: Mode): Promise<void> {
+  let sink: AuditSink;
+  let reader: LedgerReader;
+  let db: SqlClient | null = null;
+  if (mode.kind === 'embedded') {
+    sink = new IpcAuditSink();
+    reader = ipcLedgerReader();
+  } else {
+    sink = productionSink(config, mode);
+    db = openPostgresLedger(mode.databaseUrl, { max: 2, applicationName: 'workload-ca serve' });
+    reader = new SqlLedgerReader(db);
+  }
   let nextId = 1;
   const waiting = new Map<number, (m: MetricsResponse) => void>();
   process.on('message', (msg: Partial<MetricsResponse>) => {
@@ -140,10 +203,10 @@ async function serveWorker(config: Config): Promise<void> {
       waiting.delete(msg.id!);
     }
   });
-  let replica: Replica | null = null;
-  replica = await startReplica({
+  const replica: Replica = await startReplica({
     config,
     sink,
+    reader,
     onMetrics: (m) => {
       // Constructing one installs prom-client's worker-side listener for the primary's requests.
       new client.AggregatorRegistry();
@@ -156,9 +219,13 @@ async function serveWorker(config: Config): Promise<void> {
         process.send!({ t: 'metrics', id } satisfies MetricsRequest);
       }),
   });
-  const shutdown = (): void => {
-    void replica?.close().then(() => process.exit(0));
-  };
-  process.on('SIGTERM', shutdown);
+  process.on('SIGTERM', () => {
+    void (async () => {
+      await replica.close();
+      await sink.close();
+      await db?.close();
+      process.exit(0);
+    })();
+  });
   process.on('SIGINT', () => undefined); // the primary decides when workers stop
 }

@@ -1,0 +1,88 @@
+// `workload-ca worker`: drains the audit queue into the Postgres ledger.
+//
+// Each job holds one producer batch. The worker writes the batch in one transaction (certificates
+// and denials with ON CONFLICT DO NOTHING, malformed events to dead_letters) and completes the
+// job only after COMMIT. A crash before that leaves the job to be re-delivered, and the conflict
+// clauses make the replay a no-op for rows already written. Several workers may run at once.
+
+import { Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { SqlClient } from '../ledger/sql.js';
+import { writeEvents } from '../ledger/writer.js';
+import type { AuditEvent } from './event.js';
+import { AUDIT_QUEUE, type AuditJobData } from './queue-names.js';
+import { checkEvent } from './validate.js';
+
+export interface LedgerWorkerOptions {
+  readonly redisUrl: string;
+  readonly prefix: string;
+  readonly db: SqlClient;
+  /** Jobs processed at once; each is one transaction. */
+  readonly concurrency?: number;
+  readonly observer?: LedgerWorkerObserver;
+}
+
+export interface LedgerWorkerObserver {
+  written(rows: number): void;
+  deadLettered(count: number): void;
+  failed(err: Error): void;
+}
+
+const noObserver: LedgerWorkerObserver = { written() {}, deadLettered() {}, failed() {} };
+
+export interface LedgerWorker {
+  close(): Promise<void>;
+}
+
+/** Writes one job's events; the malformed ones to dead_letters, in the same transaction. */
+export async function writeJob(db: SqlClient, jobId: string, data: unknown): Promise<{ written: number; dead: number }> {
+  const raw = Array.isArray((data as AuditJobData | null)?.events) ? (data as AuditJobData).events : [data];
+  const good: AuditEvent[] = [];
+  const dead: { event: unknown; reason: string }[] = [];
+  for (const value of raw) {
+    const checked = checkEvent(value);
+    if (checked.ok) good.push(checked.event);
+    else dead.push({ event: value ?? null, reason: checked.reason });
+  }
+  await writeEvents(db, good, async (tx) => {
+    for (const d of dead) {
+      await tx.query('INSERT INTO dead_letters (job_id, event, reason) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
+        jobId,
+        JSON.stringify(d.event),
+        d.reason,
+      ]);
+    }
+  });
+  return { written: good.length, dead: dead.length };
+}
+
+export function startLedgerWorker(opts: LedgerWorkerOptions): LedgerWorker {
+  const observer = opts.observer ?? noObserver;
+  // BullMQ workers block on Redis; they need retries without limit and the offline queue.
+  const connection = new Redis(opts.redisUrl, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 200, 2000) });
+  connection.on('error', () => undefined);
+  const worker = new Worker<AuditJobData>(
+    AUDIT_QUEUE,
+    async (job: Job<AuditJobData>) => {
+      const r = await writeJob(opts.db, job.id ?? 'unknown', job.data);
+      observer.written(r.written);
+      if (r.dead > 0) observer.deadLettered(r.dead);
+    },
+    {
+      connection,
+      prefix: opts.prefix,
+      concurrency: opts.concurrency ?? 8,
+      // Ledger writes are idempotent, so a job whose worker died is safely re-delivered.
+      maxStalledCount: 1_000_000,
+      settings: { backoffStrategy: (attempts: number) => Math.min(250 * 2 ** Math.min(attempts, 10), 15_000) },
+    },
+  );
+  worker.on('failed', (_job, err) => observer.failed(err));
+  worker.on('error', (err) => observer.failed(err));
+  return {
+    async close() {
+      await worker.close();
+      connection.disconnect();
+    },
+  };
+}

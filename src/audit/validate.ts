@@ -1,0 +1,62 @@
+// The shape check an event must pass before the ledger takes it. The worker trusts nothing it
+// reads from Redis: an event that fails here goes to the dead-letter table with the reason.
+
+import { Ajv } from 'ajv';
+import type { AuditEvent } from './event.js';
+
+const str = { type: 'string', minLength: 1 } as const;
+const strings = { type: 'array', items: { type: 'string' } } as const;
+const time = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$' } as const;
+const base = {
+  v: { const: 1 },
+  id: { type: 'string', pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' },
+  path: { enum: ['api', 'acme', 'est'] },
+  requester: { type: 'object', required: ['kind'], properties: { kind: { enum: ['token', 'svid', 'acme-account', 'est-client'] } } },
+  policyHash: str,
+  rule: str,
+  csrSha256: { anyOf: [{ type: 'string', pattern: '^[0-9a-f]{64}$' }, { type: 'null' }] },
+  at: time,
+} as const;
+
+const schema = {
+  oneOf: [
+    {
+      type: 'object',
+      required: ['v', 'kind', 'id', 'path', 'requester', 'policyHash', 'rule', 'csrSha256', 'at', 'serial', 'issuerKeyId', 'spiffeId', 'dnsNames', 'ipAddresses', 'notBefore', 'notAfter', 'certificate'],
+      properties: {
+        ...base,
+        kind: { const: 'issued' },
+        csrSha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+        serial: { type: 'string', pattern: '^[0-9a-f]{1,40}$' },
+        issuerKeyId: { type: 'string', pattern: '^[0-9a-f]+$' },
+        spiffeId: { type: 'string', pattern: '^spiffe://' },
+        dnsNames: strings,
+        ipAddresses: strings,
+        notBefore: time,
+        notAfter: time,
+        certificate: { type: 'string', pattern: '^[A-Za-z0-9+/]+=*$' },
+      },
+    },
+    {
+      type: 'object',
+      required: ['v', 'kind', 'id', 'path', 'requester', 'policyHash', 'rule', 'csrSha256', 'at', 'code', 'reason', 'requestedSpiffeId'],
+      properties: {
+        ...base,
+        kind: { const: 'denied' },
+        code: str,
+        reason: { type: 'string' },
+        requestedSpiffeId: { anyOf: [{ type: 'string' }, { type: 'null' }] },
+      },
+    },
+  ],
+} as const;
+
+const validator = new Ajv({ allErrors: false }).compile(schema);
+
+export type Checked = { ok: true; event: AuditEvent } | { ok: false; reason: string };
+
+export function checkEvent(value: unknown): Checked {
+  if (validator(value)) return { ok: true, event: value as AuditEvent };
+  const e = validator.errors?.[0];
+  return { ok: false, reason: `malformed audit event: ${e ? `${e.instancePath || '/'} ${e.message}` : 'invalid'}` };
+}

@@ -1,0 +1,146 @@
+// The inventory API for operators and incident responders: which workloads hold certificates,
+// and what was refused. Authenticated with the admin bearer credential; never open.
+
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { InvalidCursor, type CertificateFilter, type GroupBy, type LedgerReader } from '../../ledger/inventory.js';
+import { toPem } from '../../pki/certificate.js';
+import { problem, sendProblem } from '../problem.js';
+
+export interface InventoryDeps {
+  readonly reader: LedgerReader;
+  /** null: no credential configured, so every request is refused. */
+  readonly adminToken: string | null;
+}
+
+// ajv-formats is CommonJS with a default export; under NodeNext its type is the module namespace.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+const time = { type: 'string', format: 'date-time' } as const;
+const listQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    spiffe_id: { type: 'string', minLength: 1 },
+    spiffe_id_prefix: { type: 'string', minLength: 1 },
+    path: { enum: ['api', 'acme', 'est'] },
+    issued_after: time,
+    issued_before: time,
+    expires_after: time,
+    expires_before: time,
+    status: { enum: ['live', 'expired'] },
+    limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+    cursor: { type: 'string', maxLength: 512 },
+  },
+} as const;
+
+interface ListQuery {
+  spiffe_id?: string;
+  spiffe_id_prefix?: string;
+  path?: CertificateFilter['path'];
+  issued_after?: string;
+  issued_before?: string;
+  expires_after?: string;
+  expires_before?: string;
+  status?: 'live' | 'expired';
+  limit: number;
+  cursor?: string;
+}
+
+export async function inventoryApi(app: FastifyInstance, deps: InventoryDeps): Promise<void> {
+  const expected = deps.adminToken === null ? null : digest(deps.adminToken);
+
+  // Query strings carry numbers as text; this scope alone coerces (request bodies elsewhere never do).
+  const ajv = addFormats(new Ajv({ coerceTypes: true, useDefaults: true, removeAdditional: false, allErrors: false }));
+  app.setValidatorCompiler(({ schema }) => {
+    const validate = ajv.compile(schema);
+    return (data) =>
+      validate(data) ? { value: data } : { error: Object.assign(new Error(ajv.errorsText(validate.errors, { dataVar: 'query' })), { validation: validate.errors }) };
+  });
+
+  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
+    // Compare digests so the comparison takes the same time whatever was sent.
+    if (expected === null || !m || !timingSafeEqual(digest(m[1]!), expected)) {
+      reply.header('www-authenticate', 'Bearer realm="workload-ca-admin"');
+      return sendProblem(reply, problem('unauthenticated', expected === null ? 'the inventory API has no admin credential configured' : 'a valid admin bearer token is required'));
+    }
+  });
+
+  const guard = async <T>(reply: FastifyReply, fn: () => Promise<T>): Promise<T | FastifyReply> => {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof InvalidCursor) return sendProblem(reply, problem('malformed-request', err.message));
+      throw err;
+    }
+  };
+
+  app.get<{ Querystring: ListQuery }>('/v1/admin/certificates', { schema: { querystring: listQuery } }, (req, reply) =>
+    guard(reply, () => {
+      const q = req.query;
+      if (q.spiffe_id !== undefined && q.spiffe_id_prefix !== undefined) {
+        return Promise.resolve(sendProblem(reply, problem('malformed-request', 'give spiffe_id or spiffe_id_prefix, not both')));
+      }
+      const filter: CertificateFilter = {
+        limit: q.limit,
+        ...(q.spiffe_id !== undefined && { spiffeId: q.spiffe_id }),
+        ...(q.spiffe_id_prefix !== undefined && { spiffeIdPrefix: q.spiffe_id_prefix }),
+        ...(q.path !== undefined && { path: q.path }),
+        ...(q.issued_after !== undefined && { issuedAfter: q.issued_after }),
+        ...(q.issued_before !== undefined && { issuedBefore: q.issued_before }),
+        ...(q.expires_after !== undefined && { expiresAfter: q.expires_after }),
+        ...(q.expires_before !== undefined && { expiresBefore: q.expires_before }),
+        ...(q.status !== undefined && { status: q.status }),
+        ...(q.cursor !== undefined && { cursor: q.cursor }),
+      };
+      return deps.reader.listCertificates(filter);
+    }),
+  );
+
+  app.get<{ Params: { serial: string } }>(
+    '/v1/admin/certificates/:serial',
+    { schema: { params: { type: 'object', properties: { serial: { type: 'string', pattern: '^[0-9a-fA-F]{1,40}$' } } } } },
+    async (req, reply) => {
+      const rows = await deps.reader.getCertificate(req.params.serial.toLowerCase());
+      if (rows.length === 0) return sendProblem(reply, problem('not-found', `no certificate with serial ${req.params.serial}`));
+      // Serials are 128 random bits; more than one row would mean two issuing keys drew the same.
+      return rows.map((r) => ({ ...r, certificate_pem: toPem(Buffer.from(r.certificate, 'base64')) }));
+    },
+  );
+
+  app.get<{ Querystring: { group_by: GroupBy; depth: number } }>(
+    '/v1/admin/stats/live',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            group_by: { enum: ['trust_domain', 'path', 'spiffe_id_prefix'], default: 'trust_domain' },
+            depth: { type: 'integer', minimum: 0, maximum: 16, default: 1 },
+          },
+        },
+      },
+    },
+    async (req) => ({ group_by: req.query.group_by, groups: await deps.reader.liveCounts(req.query.group_by, req.query.depth) }),
+  );
+
+  app.get<{ Querystring: { limit: number; cursor?: string } }>(
+    '/v1/admin/denials',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 }, cursor: { type: 'string', maxLength: 512 } },
+        },
+      },
+    },
+    (req, reply) => guard(reply, () => deps.reader.recentDenials(req.query.limit, req.query.cursor)),
+  );
+}
