@@ -72,8 +72,11 @@ export function startLedgerWorker(opts: LedgerWorkerOptions): LedgerWorker {
       connection,
       prefix: opts.prefix,
       concurrency: opts.concurrency ?? 8,
-      // Ledger writes are idempotent, so a job whose worker died is safely re-delivered.
+      // Ledger writes are idempotent, so a job whose worker died is safely re-delivered; a short
+      // lock gets it re-delivered within seconds rather than BullMQ's default half-minute.
       maxStalledCount: 1_000_000,
+      lockDuration: 10_000,
+      stalledInterval: 5_000,
       settings: { backoffStrategy: (attempts: number) => Math.min(250 * 2 ** Math.min(attempts, 10), 15_000) },
     },
   );

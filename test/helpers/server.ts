@@ -82,6 +82,43 @@ export async function startServer(opts: { workers?: number; env?: NodeJS.Process
   };
 }
 
+export interface TestProcess {
+  readonly pid: number;
+  readonly output: () => string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Runs a long-lived CLI command (such as `worker`) and waits for the line that says it is ready. */
+export async function startCli(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<TestProcess> {
+  const child = spawn(process.execPath, [...CLI, ...args], { env: { ...process.env, ...env }, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise<void>((resolveReady, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${args[0]} did not start:\n${out}`)), 60_000);
+    child.stdout!.on('data', () => {
+      if (ready.test(out)) {
+        clearTimeout(timer);
+        resolveReady();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${args[0]} exited with ${code}:\n${out}`));
+    });
+  });
+  return {
+    pid: child.pid!,
+    output: () => out,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      child.kill(signal);
+      return exited;
+    },
+  };
+}
+
 export function removeDataDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -1,0 +1,171 @@
+// `npm run bench`: measures SVID issuance (POST /v1/svids) at a few concurrency levels, then
+// checks a sample of what was issued. See `npm run bench -- --help`.
+//
+// Fairness rules this tool keeps: all keys, CSRs, bodies and tokens exist before any clock
+// starts; connections are kept alive and reused as agents do; warm-up is not counted; a request
+// counts only when its whole body has been read; every level ends at its deadline; and numbers
+// from wrong certificates are not numbers, so sampled certificates are verified after each level.
+
+import { readFileSync } from 'node:fs';
+import { startEmbeddedServer, type EmbeddedServer, type Identity } from './lib/embedded-server.js';
+import { parseOptions, type BenchOptions } from './lib/options.js';
+import { commandLine, levelNotes, machineInfo, markdownTable, printHeader, writeJson, type BenchReport, type LevelReport, type ServerInfo } from './lib/report.js';
+import { runLevel, type Target } from './lib/runner.js';
+import { verifySamples } from './lib/verify.js';
+import { credentialFromToken, prepareRequests, readTokenFile, spiffeIdFor, type Credential } from './lib/workload.js';
+
+/** Longer than any level, so no token expires mid-run. */
+const TOKEN_TTL_SECONDS = 3600;
+/** Each `token` call is a fresh Node + tsx process; a few at a time keeps preparation short. */
+const MINT_PARALLELISM = 4;
+
+interface Setup {
+  readonly target: Target;
+  readonly credentials: readonly Credential[];
+  readonly server: ServerInfo;
+  readonly embedded: EmbeddedServer | null;
+}
+
+let cleanup: (() => Promise<void>) | null = null;
+
+async function main(argv: string[]): Promise<number> {
+  const parsed = parseOptions(argv);
+  if (!parsed.ok) {
+    (parsed.help ? console.log : console.error)(parsed.message);
+    return parsed.help ? 0 : 2;
+  }
+  const options = parsed.options;
+  stopOnSignals();
+  const setup = await prepareTarget(options);
+  try {
+    return await benchmark(options, setup);
+  } finally {
+    await setup.embedded?.stop();
+  }
+}
+
+async function benchmark(options: BenchOptions, setup: Setup): Promise<number> {
+  const startedAt = new Date().toISOString();
+  console.error(`preparing ${options.csrs} P-256 keys and CSRs…`);
+  const requests = prepareRequests(options.csrs, setup.credentials);
+  const machine = machineInfo();
+  const command = commandLine();
+  printHeader(machine, command, setup.server);
+
+  const levels: LevelReport[] = [];
+  let serverDied = false;
+  for (const concurrency of options.concurrency) {
+    console.error(`c=${concurrency}: ${options.warmupSeconds}s warm-up + ${options.durationSeconds}s measured…`);
+    const run = await runLevel(setup.target, requests, {
+      concurrency,
+      warmupSeconds: options.warmupSeconds,
+      durationSeconds: options.durationSeconds,
+      verifySample: options.verifySample,
+    });
+    const level: LevelReport = { ...run.result, verification: verifySamples(run.samples, setup.target.rootPem) };
+    levels.push(level);
+    for (const line of levelNotes(level)) console.log(line);
+    const died = setup.embedded?.exitedEarly();
+    if (died) {
+      console.error(`${died}; stopping. Last server output:\n${setup.embedded!.output().slice(-4000)}`);
+      serverDied = true;
+      break;
+    }
+  }
+
+  console.log(`\n${markdownTable(levels)}\n`);
+  const ok = !serverDied && levels.every((l) => l.verification.failed === 0);
+  const report: BenchReport = {
+    startedAt,
+    machine,
+    command,
+    server: setup.server,
+    settings: {
+      durationSeconds: options.durationSeconds,
+      warmupSeconds: options.warmupSeconds,
+      csrs: options.csrs,
+      credentials: setup.credentials.length,
+      verifySample: options.verifySample,
+    },
+    levels,
+    ok,
+  };
+  if (options.jsonFile) {
+    writeJson(options.jsonFile, report);
+    console.log(`results written to ${options.jsonFile}`);
+  }
+  if (!ok) console.error('FAILED: see the verification notes above');
+  return ok ? 0 : 1;
+}
+
+async function prepareTarget(options: BenchOptions): Promise<Setup> {
+  const s = options.server;
+  if (s.kind === 'remote') {
+    const tokens = readTokenFile(s.tokensFile);
+    return {
+      target: { url: s.url, rootPem: readFileSync(s.caFile, 'utf8'), serverPid: null },
+      credentials: tokens.map((t) => credentialFromToken(t, options.trustDomain)),
+      server: { mode: 'remote', url: s.url.href, workers: null, workersRequested: null },
+      embedded: null,
+    };
+  }
+  console.error('starting embedded workload-ca…');
+  const server = await startEmbeddedServer({ workers: s.workers, cpuProfDir: s.cpuProfDir });
+  cleanup = server.stop;
+  try {
+    console.error(`minting ${s.identities} development tokens…`);
+    const credentials = await mintCredentials(server, s.identities, options.trustDomain);
+    return {
+      target: { url: server.url, rootPem: server.rootPem, serverPid: server.pid },
+      credentials,
+      server: { mode: 'embedded', url: server.url.href, workers: server.workers, workersRequested: s.workers },
+      embedded: server,
+    };
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+}
+
+/** Distinct namespaces and service accounts, so per-identity caching cannot serve one answer to all. */
+async function mintCredentials(server: EmbeddedServer, count: number, trustDomain: string): Promise<Credential[]> {
+  const identities: Identity[] = Array.from({ length: count }, (_, i) => ({
+    namespace: `bench-ns-${String(i).padStart(2, '0')}`,
+    serviceAccount: `agent-${String(i).padStart(2, '0')}`,
+  }));
+  const tokens = await mapLimit(identities, MINT_PARALLELISM, (id) => server.mintToken(id, TOKEN_TTL_SECONDS));
+  return identities.map((id, i) => ({ token: tokens[i]!, expectedSpiffeId: spiffeIdFor(trustDomain, id.namespace, id.serviceAccount) }));
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
+}
+
+/** Ctrl-C must not leave a server running or a temporary CA on disk. */
+function stopOnSignals(): void {
+  const onSignal = (signal: NodeJS.Signals): void => {
+    console.error(`\n${signal}: stopping the embedded server and removing its data…`);
+    void (cleanup?.() ?? Promise.resolve()).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: Error) => {
+    console.error(`bench: ${err.stack ?? err.message}`);
+    process.exitCode = 1;
+  },
+);
