@@ -6,6 +6,8 @@ set -euo pipefail
 need_pkgs=()
 command -v openssl >/dev/null || need_pkgs+=(openssl)
 command -v curl >/dev/null || need_pkgs+=(curl)
+command -v redis-server >/dev/null || need_pkgs+=(redis-server)
+command -v pg_ctlcluster >/dev/null || need_pkgs+=(postgresql)
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
