@@ -62,7 +62,7 @@ async function benchmark(options: BenchOptions, setup: Setup): Promise<number> {
       durationSeconds: options.durationSeconds,
       verifySample: options.verifySample,
     });
-    const level: LevelReport = { ...run.result, verification: verifySamples(run.samples, setup.target.rootPem) };
+    const level: LevelReport = { ...run.result, verification: verifySamples(run.samples, setup.target.rootPem, run.result.issued) };
     levels.push(level);
     for (const line of levelNotes(level)) console.log(line);
     const died = setup.embedded?.exitedEarly();
@@ -110,7 +110,7 @@ async function prepareTarget(options: BenchOptions): Promise<Setup> {
     };
   }
   console.error('starting embedded workload-ca…');
-  const server = await startEmbeddedServer({ workers: s.workers, cpuProfDir: s.cpuProfDir });
+  const server = await startEmbeddedServer({ workers: s.workers, trustDomain: options.trustDomain, cpuProfDir: s.cpuProfDir });
   cleanup = server.stop;
   try {
     console.error(`minting ${s.identities} development tokens…`);

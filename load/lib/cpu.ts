@@ -10,14 +10,16 @@ const CLOCK_TICKS_PER_SECOND = 100;
 export interface CpuSnapshot {
   readonly atNs: bigint;
   readonly selfMicros: number;
-  /** utime+stime of the server and its direct children (the cluster workers), or null. */
-  readonly serverTicks: number | null;
+  /** utime+stime of the server (first entry) and its direct children (the cluster workers), or null. */
+  readonly serverTicks: ReadonlyMap<number, number> | null;
 }
 
 export interface CpuUse {
   /** Cores' worth of CPU: 1.0 means one core fully busy for the whole window. */
   readonly loadGeneratorCores: number;
   readonly serverCores: number | null;
+  /** The same per server process: the primary (ledger owner in embedded mode) first, then workers. */
+  readonly serverProcesses: readonly { readonly pid: number; readonly cores: number }[] | null;
 }
 
 export function cpuSnapshot(serverPid: number | null): CpuSnapshot {
@@ -27,17 +29,26 @@ export function cpuSnapshot(serverPid: number | null): CpuSnapshot {
 
 export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot): CpuUse {
   const seconds = Number(b.atNs - a.atNs) / 1e9;
-  const server = a.serverTicks !== null && b.serverTicks !== null ? (b.serverTicks - a.serverTicks) / CLOCK_TICKS_PER_SECOND / seconds : null;
-  return { loadGeneratorCores: (b.selfMicros - a.selfMicros) / 1e6 / seconds, serverCores: server };
+  const processes = a.serverTicks && b.serverTicks ? perProcess(a.serverTicks, b.serverTicks, seconds) : null;
+  return {
+    loadGeneratorCores: (b.selfMicros - a.selfMicros) / 1e6 / seconds,
+    serverCores: processes ? processes.reduce((sum, p) => sum + p.cores, 0) : null,
+    serverProcesses: processes,
+  };
 }
 
-function processTreeTicks(rootPid: number): number | null {
+/** Processes present at both ends; a worker replaced mid-window would show up as missing. */
+function perProcess(a: ReadonlyMap<number, number>, b: ReadonlyMap<number, number>, seconds: number): { pid: number; cores: number }[] {
+  return [...b].filter(([pid]) => a.has(pid)).map(([pid, ticks]) => ({ pid, cores: (ticks - a.get(pid)!) / CLOCK_TICKS_PER_SECOND / seconds }));
+}
+
+function processTreeTicks(rootPid: number): Map<number, number> | null {
   const own = statOf(rootPid);
   if (own === null) return null;
-  let ticks = own.ticks;
+  const ticks = new Map([[rootPid, own.ticks]]);
   for (const pid of listPids()) {
     const s = statOf(pid);
-    if (s !== null && s.ppid === rootPid) ticks += s.ticks;
+    if (s !== null && s.ppid === rootPid) ticks.set(pid, s.ticks);
   }
   return ticks;
 }

@@ -36,12 +36,13 @@ export interface EmbeddedServer {
 
 export interface EmbeddedOptions {
   readonly workers: number | 'auto';
+  readonly trustDomain: string;
   readonly cpuProfDir: string | null;
 }
 
 export async function startEmbeddedServer(opts: EmbeddedOptions): Promise<EmbeddedServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'wlca-bench-'));
-  const env = serverEnv(dataDir, opts.workers);
+  const env = serverEnv(dataDir, opts);
   const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', resolve(opts.cpuProfDir)] : [];
   const child = spawn(process.execPath, [...nodeArgs, ...CLI, 'serve'], { env, cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = captureOutput(child);
@@ -76,13 +77,14 @@ export async function startEmbeddedServer(opts: EmbeddedOptions): Promise<Embedd
   }
 }
 
-function serverEnv(dataDir: string, workers: number | 'auto'): NodeJS.ProcessEnv {
+function serverEnv(dataDir: string, opts: EmbeddedOptions): NodeJS.ProcessEnv {
   return {
     ...process.env,
     WORKLOAD_CA_DATA_DIR: dataDir,
     WORKLOAD_CA_PORT: '0',
     WORKLOAD_CA_HOST: '127.0.0.1',
-    WORKLOAD_CA_WORKERS: String(workers),
+    WORKLOAD_CA_WORKERS: String(opts.workers),
+    WORKLOAD_CA_TRUST_DOMAIN: opts.trustDomain,
     // Request logging would measure the logger, not the CA.
     WORKLOAD_CA_LOG_LEVEL: 'warn',
   };

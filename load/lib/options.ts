@@ -12,7 +12,9 @@ export const USAGE = `usage: npm run bench -- [options]
     --cpu-prof-dir DIR      run the server with node --cpu-prof, profiles written to DIR on stop
 
   Remote mode: --url URL --ca ROOT.pem --tokens FILE (one bearer token per line)
-    --trust-domain TD       trust domain expected in the SPIFFE IDs (default: workload-ca.test)
+
+    --trust-domain TD       the embedded server's trust domain, or the one the remote server is
+                            expected to put in SPIFFE IDs (default: workload-ca.test)
 
   Load:
     --concurrency LIST      comma-separated virtual-user counts, one level each (default: 1,64)
@@ -65,7 +67,7 @@ export function parseOptions(argv: string[]): ParsedOptions {
       },
     }));
   } catch (err) {
-    return { ok: false, message: (err as Error).message };
+    return { ok: false, message: `${(err as Error).message}\n(npm run bench -- --help lists the options)` };
   }
   if (values.help) return { ok: false, message: USAGE, help: true };
 

@@ -81,7 +81,8 @@ export function levelNotes(l: LevelReport): string[] {
   const notes: string[] = [];
   const cpu = l.cpu;
   if (cpu) {
-    const server = cpu.serverCores === null ? '' : `, server ${fmt(cpu.serverCores, 2)} cores`;
+    const parts = cpu.serverProcesses?.map((p, i) => `${i === 0 ? 'primary' : 'worker'} ${fmt(p.cores, 2)}`).join(', ');
+    const server = cpu.serverCores === null ? '' : `, server ${fmt(cpu.serverCores, 2)} cores (${parts})`;
     notes.push(`c=${l.concurrency}: CPU during window: load generator ${fmt(cpu.loadGeneratorCores, 2)} cores${server}`);
   }
   notes.push(

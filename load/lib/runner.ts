@@ -77,8 +77,10 @@ export async function runLevel(target: Target, requests: readonly PreparedReques
   const measureStart = start + secondsToNs(plan.warmupSeconds);
   const deadline = measureStart + secondsToNs(plan.durationSeconds);
   const abort = new AbortController();
-  // Every in-flight request listens on this one signal; undici removes each listener when done.
-  setMaxListeners(plan.concurrency + 16, abort.signal);
+  // Every in-flight request listens on this one signal. undici removes a listener when the
+  // response body closes, which can be a tick after the user has sent its next request, so a
+  // user briefly holds two; the limit only has to stay quiet for that, not hide a real leak.
+  setMaxListeners(plan.concurrency * 4 + 16, abort.signal);
   const hardStop = setTimeout(() => abort.abort(new Error('still in flight after the deadline')), nsToMs(deadline - start) + DRAIN_GRACE_MS);
   const window = cpuWindow(target.serverPid, measureStart - start, deadline - start);
   const rec: Recorder = {
