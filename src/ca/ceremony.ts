@@ -68,7 +68,7 @@ export async function initCa(dir: string, opts: InitOptions): Promise<InitResult
     publicKeyBits: publicKeyBits(rootSpki),
     spiffeId,
   });
-  const rootDer = assembleCertificate(rootTbs, await signEcdsaSha256(root.privateKey, rootTbs));
+  const rootDer = assembleCertificate(rootTbs, signEcdsaSha256(root.privateKey, rootTbs));
 
   const issuing = generateP256();
   const issuingSpki = spkiDer(issuing.publicKey);
@@ -83,7 +83,7 @@ export async function initCa(dir: string, opts: InitOptions): Promise<InitResult
     pathLength: 0,
     spiffeId,
   });
-  const issuingDer = assembleCertificate(issuingTbs, await signEcdsaSha256(root.privateKey, issuingTbs));
+  const issuingDer = assembleCertificate(issuingTbs, signEcdsaSha256(root.privateKey, issuingTbs));
 
   writePrivate(paths.rootKey, exportPrivateKey(root.privateKey, opts.passphrase));
   writeFileSync(paths.rootCert, toPem(rootDer));
@@ -146,7 +146,7 @@ export async function ensureServerCertificate(
     publicKeyBits: publicKeyBits(spki),
     names: { uris: [`${trustDomainId(opts.trustDomain)}/workload-ca`], dnsNames: opts.dnsNames, ipAddresses: opts.ipAddresses },
   });
-  const der = assembleCertificate(tbs, await signEcdsaSha256(ca.issuingKey, tbs));
+  const der = assembleCertificate(tbs, signEcdsaSha256(ca.issuingKey, tbs));
   mkdirSync(join(files.cert, '..'), { recursive: true, mode: 0o700 });
   writePrivate(files.key, exportPrivateKey(key.privateKey));
   writeFileSync(files.cert, toPem(der) + toPem(ca.issuingDer));

@@ -103,7 +103,7 @@ export class Issuer {
     }
     const csr = parsed.csr;
     const csrHash = createHash('sha256').update(csr.der).digest('hex');
-    if (!(await verifyProofOfPossession(csr))) {
+    if (!verifyProofOfPossession(csr)) {
       return this.refuse(request, policy, csrHash, {
         kind: 'bad-csr',
         code: 'bad-signature',
@@ -129,7 +129,7 @@ export class Issuer {
     const serial = newSerial();
     const names = { uris: [decision.spiffeId], dnsNames: decision.dnsNames, ipAddresses: decision.ipAddresses };
     const tbs = this.profile.tbs({ serial, notBefore, notAfter, spki: csr.spki, publicKeyBits: csr.publicKeyBits, names });
-    const der = assembleCertificate(tbs, await signEcdsaSha256(this.key.privateKey, tbs));
+    const der = assembleCertificate(tbs, signEcdsaSha256(this.key.privateKey, tbs));
 
     const problem = checkLeafProfile(der, {
       issuerSubject: this.issuingSubject,

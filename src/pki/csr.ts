@@ -88,14 +88,17 @@ export function parseCsr(der: Uint8Array): CsrResult {
   }
 }
 
-/** The CSR's signature, made with the key it carries, proves the requester holds that key. */
-export function verifyProofOfPossession(csr: ParsedCsr): Promise<boolean> {
+/**
+ * The CSR's signature, made with the key it carries, proves the requester holds that key.
+ * Synchronous for the reason given at signEcdsaSha256.
+ */
+export function verifyProofOfPossession(csr: ParsedCsr): boolean {
   const { data, hash, signature } = csr.signed;
-  return new Promise((resolve) => {
-    verifySignature(hash, data, { key: csr.publicKey, dsaEncoding: 'der' }, signature, (err, ok) =>
-      resolve(!err && ok),
-    );
-  });
+  try {
+    return verifySignature(hash, data, { key: csr.publicKey, dsaEncoding: 'der' }, signature);
+  } catch {
+    return false;
+  }
 }
 
 function fail(code: CsrErrorCode, message: string): CsrResult {
