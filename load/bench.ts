@@ -74,6 +74,8 @@ async function benchmark(options: BenchOptions, setup: Setup): Promise<number> {
   }
 
   console.log(`\n${markdownTable(levels)}\n`);
+  const ledgerRows = setup.embedded?.ledgerRows;
+  if (ledgerRows) await reportLedgerLag(ledgerRows, levels);
   const ok = !serverDied && levels.every((l) => l.verification.failed === 0);
   const report: BenchReport = {
     startedAt,
@@ -98,6 +100,19 @@ async function benchmark(options: BenchOptions, setup: Setup): Promise<number> {
   return ok ? 0 : 1;
 }
 
+/** Production mode: how long after the load stops until every certificate issued is in the ledger. */
+async function reportLedgerLag(rows: () => Promise<number>, levels: readonly LevelReport[]): Promise<void> {
+  const stopped = performance.now();
+  // Every 201 counted or not (warm-up); answers after the deadline may add a few more.
+  const issued = levels.reduce((n, l) => n + l.issued + l.uncounted.warmup, 0);
+  let seen = await rows();
+  while (seen < issued && performance.now() - stopped < 120_000) {
+    await new Promise((r) => setTimeout(r, 100));
+    seen = await rows();
+  }
+  console.log(`ledger: ${seen} rows for at least ${issued} certificates issued (warm-up included); caught up ${((performance.now() - stopped) / 1000).toFixed(1)} s after the load stopped`);
+}
+
 async function prepareTarget(options: BenchOptions): Promise<Setup> {
   const s = options.server;
   if (s.kind === 'remote') {
@@ -110,7 +125,7 @@ async function prepareTarget(options: BenchOptions): Promise<Setup> {
     };
   }
   console.error('starting embedded workload-ca…');
-  const server = await startEmbeddedServer({ workers: s.workers, trustDomain: options.trustDomain, cpuProfDir: s.cpuProfDir });
+  const server = await startEmbeddedServer({ workers: s.workers, trustDomain: options.trustDomain, cpuProfDir: s.cpuProfDir, production: s.production });
   cleanup = server.stop;
   try {
     console.error(`minting ${s.identities} development tokens…`);
@@ -118,7 +133,7 @@ async function prepareTarget(options: BenchOptions): Promise<Setup> {
     return {
       target: { url: server.url, rootPem: server.rootPem, serverPid: server.pid },
       credentials,
-      server: { mode: 'embedded', url: server.url.href, workers: server.workers, workersRequested: s.workers },
+      server: { mode: s.production ? 'production' : 'embedded', url: server.url.href, workers: server.workers, workersRequested: s.workers },
       embedded: server,
     };
   } catch (err) {

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { prepareProduction } from './production.js';
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 const CLI = ['--import', 'tsx', join(PROJECT_ROOT, 'src/cli.ts')];
@@ -29,6 +30,8 @@ export interface EmbeddedServer {
   readonly output: () => string;
   /** Set once the server exited on its own; a run must not report numbers from a dead server. */
   readonly exitedEarly: () => string | null;
+  /** Production mode only: ledger rows so far, to measure how far the ledger lags issuance. */
+  readonly ledgerRows: (() => Promise<number>) | null;
   mintToken(identity: Identity, ttlSeconds: number): Promise<string>;
   /** Stops the server (SIGTERM, then SIGKILL) and deletes the data directory. Safe to call twice. */
   stop(): Promise<void>;
@@ -38,11 +41,14 @@ export interface EmbeddedOptions {
   readonly workers: number | 'auto';
   readonly trustDomain: string;
   readonly cpuProfDir: string | null;
+  /** Redis queue and Postgres ledger instead of the embedded ledger. */
+  readonly production: boolean;
 }
 
 export async function startEmbeddedServer(opts: EmbeddedOptions): Promise<EmbeddedServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'wlca-bench-'));
-  const env = serverEnv(dataDir, opts);
+  const backend = opts.production ? await prepareProduction(PROJECT_ROOT, CLI, dataDir, opts.trustDomain) : null;
+  const env = { ...serverEnv(dataDir, opts), ...backend?.env };
   const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', resolve(opts.cpuProfDir)] : [];
   const child = spawn(process.execPath, [...nodeArgs, ...CLI, 'serve'], { env, cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = captureOutput(child);
@@ -55,11 +61,13 @@ export async function startEmbeddedServer(opts: EmbeddedOptions): Promise<Embedd
   const stop = onceAsync(async () => {
     stopping = true;
     await stopChild(child);
+    await backend?.cleanup();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
   try {
     const ready = await waitForReady(child, output.text);
+    await backend?.startWorker();
     return {
       url: new URL(`https://127.0.0.1:${ready.port}`),
       pid: child.pid!,
@@ -68,6 +76,7 @@ export async function startEmbeddedServer(opts: EmbeddedOptions): Promise<Embedd
       rootPem: readFileSync(join(dataDir, 'ca/root-ca.pem'), 'utf8'),
       output: output.text,
       exitedEarly: () => exitNote,
+      ledgerRows: backend ? () => backend.db.count('certificates') : null,
       mintToken: (identity, ttl) => mintToken(env, identity, ttl),
       stop,
     };

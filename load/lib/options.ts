@@ -10,6 +10,10 @@ export const USAGE = `usage: npm run bench -- [options]
     --workers N|auto        server worker processes (default: auto = one per core)
     --identities N          distinct namespace/service-account tokens to mint (default: 16)
     --cpu-prof-dir DIR      run the server with node --cpu-prof, profiles written to DIR on stop
+    --production            production mode: BullMQ queue on the machine's Redis (REDIS_URL or
+                            127.0.0.1:6379, a private key prefix), a fresh Postgres database
+                            (TEST_PG_URL or 127.0.0.1:5432) and one ledger worker; reports the
+                            ledger's lag once the load stops
 
   Remote mode: --url URL --ca ROOT.pem --tokens FILE (one bearer token per line)
 
@@ -26,7 +30,7 @@ export const USAGE = `usage: npm run bench -- [options]
     -h, --help`;
 
 export type ServerChoice =
-  | { readonly kind: 'embedded'; readonly workers: number | 'auto'; readonly identities: number; readonly cpuProfDir: string | null }
+  | { readonly kind: 'embedded'; readonly workers: number | 'auto'; readonly identities: number; readonly cpuProfDir: string | null; readonly production: boolean }
   | { readonly kind: 'remote'; readonly url: URL; readonly caFile: string; readonly tokensFile: string };
 
 export interface BenchOptions {
@@ -57,6 +61,7 @@ export function parseOptions(argv: string[]): ParsedOptions {
         workers: { type: 'string', default: 'auto' },
         identities: { type: 'string', default: '16' },
         'cpu-prof-dir': { type: 'string' },
+        production: { type: 'boolean', default: false },
         concurrency: { type: 'string', default: '1,64' },
         duration: { type: 'string', default: '10' },
         warmup: { type: 'string', default: '2' },
@@ -75,7 +80,7 @@ export function parseOptions(argv: string[]): ParsedOptions {
   const server = serverChoice(values, problems);
   const concurrency = values.concurrency.split(',').map((s) => positiveInt(s.trim(), '--concurrency', problems));
   const options: BenchOptions = {
-    server: server ?? { kind: 'embedded', workers: 'auto', identities: 16, cpuProfDir: null },
+    server: server ?? { kind: 'embedded', workers: 'auto', identities: 16, cpuProfDir: null, production: false },
     trustDomain: values['trust-domain'],
     concurrency,
     durationSeconds: positiveNumber(values.duration, '--duration', problems),
@@ -94,6 +99,7 @@ interface RawServerValues {
   workers: string;
   identities: string;
   'cpu-prof-dir'?: string;
+  production: boolean;
 }
 
 /** --url switches to remote mode, which then needs its own trust anchor and tokens. */
@@ -102,7 +108,7 @@ function serverChoice(values: RawServerValues, problems: string[]): ServerChoice
     if (values.ca !== undefined || values.tokens !== undefined) problems.push('--ca and --tokens are only used with --url');
     const workers = values.workers === 'auto' ? 'auto' : positiveInt(values.workers, '--workers', problems);
     const identities = positiveInt(values.identities, '--identities', problems);
-    return { kind: 'embedded', workers, identities, cpuProfDir: values['cpu-prof-dir'] ?? null };
+    return { kind: 'embedded', workers, identities, cpuProfDir: values['cpu-prof-dir'] ?? null, production: values.production };
   }
   let url: URL;
   try {

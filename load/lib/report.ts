@@ -16,7 +16,7 @@ export interface MachineInfo {
 }
 
 export interface ServerInfo {
-  readonly mode: 'embedded' | 'remote';
+  readonly mode: 'embedded' | 'production' | 'remote';
   readonly url: string;
   /** Embedded only: serving processes as the server reported them. */
   readonly workers: number | null;
