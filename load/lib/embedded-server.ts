@@ -9,7 +9,8 @@ import { promisify } from 'node:util';
 import { prepareProduction } from './production.js';
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
-const CLI = ['--import', 'tsx', join(PROJECT_ROOT, 'src/cli.ts')];
+// The compiled CLI, as users run it (`npm run bench` builds first); tsx would add its own overhead.
+const CLI = [join(PROJECT_ROOT, 'dist/cli.js')];
 const READY_TIMEOUT_MS = 120_000;
 const STOP_TIMEOUT_MS = 15_000;
 /** Enough of the server's output to explain a failure, without growing for the whole run. */

@@ -11,6 +11,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { AuditEvent, AuditReceipt, AuditSink } from './event.js';
 import { AUDIT_QUEUE, type AuditJobData } from './queue-names.js';
+import { readBacklog, type Backlog } from './queue-metrics.js';
 
 export interface BullMqSinkOptions {
   readonly redisUrl: string;
@@ -123,12 +124,8 @@ export class BullMqAuditSink implements AuditSink {
   }
 
   /** Queue depth and the age of the oldest waiting job, for metrics. */
-  async backlog(): Promise<{ waiting: number; oldestAgeSeconds: number }> {
-    if (this.queue === null) throw new Error('Redis is not connected');
-    const counts = await this.queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
-    const [oldest] = await this.queue.getJobs(['waiting', 'delayed'], 0, 0, true);
-    const waiting = Object.values(counts).reduce((a, b) => a + b, 0);
-    return { waiting, oldestAgeSeconds: oldest ? (Date.now() - oldest.timestamp) / 1000 : 0 };
+  backlog(): Promise<Backlog> {
+    return this.queue === null ? Promise.reject(new Error('Redis is not connected')) : readBacklog(this.queue);
   }
 
   async close(): Promise<void> {

@@ -3,6 +3,7 @@
 
 import client from 'prom-client';
 import type { IssuanceObserver } from '../issuance/issuer.js';
+import { registerQueueGauges, type Backlog } from '../audit/queue-metrics.js';
 
 export class IssuanceMetrics implements IssuanceObserver {
   readonly registry = new client.Registry();
@@ -31,29 +32,8 @@ export class IssuanceMetrics implements IssuanceObserver {
   }
 
   /** Queue depth and oldest pending event, read from the queue at scrape time. */
-  watchQueue(backlog: () => Promise<{ waiting: number; oldestAgeSeconds: number }>): void {
-    let last: Promise<{ waiting: number; oldestAgeSeconds: number }> | null = null;
-    // Both gauges are read in one scrape; share one query. Every worker sees the same queue,
-    // so the cluster aggregate is the max, not the sum.
-    const read = () => (last ??= backlog().finally(() => setTimeout(() => (last = null), 100)));
-    new client.Gauge({
-      name: 'workload_ca_audit_queue_depth',
-      help: 'Audit events waiting in the queue for the ledger worker.',
-      registers: [this.registry],
-      aggregator: 'max',
-      async collect() {
-        this.set(await read().then((b) => b.waiting, () => -1));
-      },
-    });
-    new client.Gauge({
-      name: 'workload_ca_audit_queue_oldest_seconds',
-      help: 'Age of the oldest audit event not yet in the ledger.',
-      registers: [this.registry],
-      aggregator: 'max',
-      async collect() {
-        this.set(await read().then((b) => b.oldestAgeSeconds, () => -1));
-      },
-    });
+  watchQueue(backlog: () => Promise<Backlog>): void {
+    registerQueueGauges(this.registry, backlog);
   }
 
   issued(path: string, rule: string, seconds: number): void {

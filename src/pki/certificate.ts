@@ -4,7 +4,7 @@
 // algorithm, issuer name, AKI, basic constraints, key usage, EKU). LeafProfile encodes those once
 // and splices in the per-certificate parts, which keeps encoding off the issuance profile.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 import { isIP } from 'node:net';
 import {
   bitString,
@@ -37,10 +37,19 @@ export function keyIdentifier(publicKeyBits: Uint8Array): Buffer {
 
 /** 16 CSPRNG bytes with the top bit clear (positive) and a non-zero first byte (exactly 16 octets). */
 export function newSerial(): Buffer {
-  const serial = randomBytes(SERIAL_BYTES);
+  if (poolOffset + SERIAL_BYTES > serialPool.length) {
+    randomFillSync(serialPool);
+    poolOffset = 0;
+  }
+  // A copy, so the pool can be refilled without touching serials already handed out.
+  const serial = Buffer.from(serialPool.subarray(poolOffset, (poolOffset += SERIAL_BYTES)));
   serial[0] = serial[0]! & 0x7f || 0x01;
   return serial;
 }
+
+/** One CSPRNG call per 256 serials instead of one per serial. */
+const serialPool = Buffer.alloc(SERIAL_BYTES * 256);
+let poolOffset = serialPool.length;
 
 function extension(id: string, critical: boolean, value: Uint8Array): Buffer {
   return critical ? seq(oid(id), bool(true), octets(value)) : seq(oid(id), octets(value));

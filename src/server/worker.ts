@@ -8,6 +8,7 @@ import client from 'prom-client';
 import type { Config } from '../config/config.js';
 import { startLedgerWorker } from '../audit/ledger-worker.js';
 import { AUDIT_QUEUE } from '../audit/queue-names.js';
+import { readBacklog, registerQueueGauges } from '../audit/queue-metrics.js';
 import { migrate, readMigrations } from '../ledger/migrate.js';
 import { openPostgresLedger } from '../ledger/postgres.js';
 import { MIGRATIONS_DIR, modeOf } from './serve.js';
@@ -30,24 +31,7 @@ export async function runWorker(config: Config): Promise<void> {
   queueConnection.on('error', () => undefined);
   const queue = new Queue(AUDIT_QUEUE, { connection: queueConnection, prefix: config.redisPrefix, skipWaitingForReady: true });
   queue.on('error', () => undefined);
-  new client.Gauge({
-    name: 'workload_ca_audit_queue_depth',
-    help: 'Audit jobs waiting for a ledger worker.',
-    registers: [registry],
-    async collect() {
-      const c = await queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized').catch(() => null);
-      this.set(c ? Object.values(c).reduce((a, b) => a + b, 0) : -1);
-    },
-  });
-  new client.Gauge({
-    name: 'workload_ca_audit_queue_oldest_seconds',
-    help: 'Age of the oldest audit job not yet written.',
-    registers: [registry],
-    async collect() {
-      const [oldest] = await queue.getJobs(['waiting', 'delayed'], 0, 0, true).catch(() => []);
-      this.set(oldest ? (Date.now() - oldest.timestamp) / 1000 : 0);
-    },
-  });
+  registerQueueGauges(registry, () => readBacklog(queue));
 
   const worker = startLedgerWorker({
     redisUrl: mode.redisUrl,
