@@ -5,7 +5,11 @@ import { PGlite } from '@electric-sql/pglite';
 import type { SqlClient } from './sql.js';
 
 export async function openEmbeddedLedger(dir: string): Promise<SqlClient> {
-  const db = await PGlite.create(dir);
+  // On Node, PGlite's NODEFS writes every page straight through to the file (synchronous write
+  // calls) and its syncToFs is a no-op; `relaxedDurability` only stops each query from waiting on
+  // that no-op behind a mutex. A commit is in the operating system's files when it resolves
+  // either way; the option saves about a fifth of the per-statement cost.
+  const db = await PGlite.create(dir, { relaxedDurability: true });
   return {
     query: async <T>(sql: string, params?: unknown[]) => ({ rows: (await db.query<T>(sql, params)).rows }),
     exec: async (sql: string) => {
