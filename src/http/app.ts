@@ -8,6 +8,7 @@ import { bundleApi } from './api/bundle.js';
 import { svidApi } from './api/svids.js';
 import type { TokenVerifier } from './auth/token-verifier.js';
 import { problem, sendProblem } from './problem.js';
+import swagger from '@fastify/swagger';
 
 export interface AppDeps {
   readonly tls: { readonly key: string; readonly cert: string; readonly clientCa: string };
@@ -62,6 +63,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return sendProblem(reply, problem('internal', 'internal error'));
   });
   app.setNotFoundHandler((req, reply) => sendProblem(reply, problem('not-found', `no route for ${req.method} ${req.url}`)));
+
+  // The OpenAPI document is generated from the routes' own schemas, so it cannot drift from them.
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'workload-ca', version: '1', description: 'SPIFFE X509-SVID issuance and the issuance ledger inventory.' },
+      components: {
+        securitySchemes: {
+          workloadToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A trusted JWT (Kubernetes service-account token), or a current SVID as TLS client certificate' },
+          adminToken: { type: 'http', scheme: 'bearer', description: 'The inventory API admin credential' },
+        },
+      },
+    },
+  });
+  app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {

@@ -242,6 +242,16 @@ describe('bundle, health and metrics', () => {
     assert.equal((await https(server, 'GET', '/v1/bundle?format=xml')).status, 400);
   });
 
+  test('the OpenAPI document describes the issuance and inventory endpoints', async () => {
+    const doc = (await https(server, 'GET', '/v1/openapi.json')).json();
+    assert.equal(doc.openapi, '3.1.0');
+    for (const path of ['/v1/svids', '/v1/bundle', '/v1/admin/certificates', '/v1/admin/certificates/{serial}', '/v1/admin/stats/live', '/v1/admin/denials']) {
+      assert.ok(doc.paths[path], `${path} is documented`);
+    }
+    assert.deepEqual(doc.paths['/v1/svids'].post.requestBody.content['application/json'].schema.required, ['csr']);
+    assert.deepEqual(doc.paths['/v1/admin/denials'].get.security, [{ adminToken: [] }]);
+  });
+
   test('healthz, readyz, and metrics aggregated across workers', async () => {
     assert.equal((await https(server, 'GET', '/healthz')).status, 200);
     assert.equal((await https(server, 'GET', '/readyz')).status, 200);

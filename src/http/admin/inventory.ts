@@ -80,7 +80,7 @@ export async function inventoryApi(app: FastifyInstance, deps: InventoryDeps): P
     }
   };
 
-  app.get<{ Querystring: ListQuery }>('/v1/admin/certificates', { schema: { querystring: listQuery } }, (req, reply) =>
+  app.get<{ Querystring: ListQuery }>('/v1/admin/certificates', { schema: { summary: 'List certificates in the ledger', security: [{ adminToken: [] }], querystring: listQuery } }, (req, reply) =>
     guard(reply, () => {
       const q = req.query;
       if (q.spiffe_id !== undefined && q.spiffe_id_prefix !== undefined) {
@@ -104,7 +104,13 @@ export async function inventoryApi(app: FastifyInstance, deps: InventoryDeps): P
 
   app.get<{ Params: { serial: string } }>(
     '/v1/admin/certificates/:serial',
-    { schema: { params: { type: 'object', properties: { serial: { type: 'string', pattern: '^[0-9a-fA-F]{1,40}$' } } } } },
+    {
+      schema: {
+        summary: 'One certificate by serial, with its DER',
+        security: [{ adminToken: [] }],
+        params: { type: 'object', properties: { serial: { type: 'string', pattern: '^[0-9a-fA-F]{1,40}$' } } },
+      },
+    },
     async (req, reply) => {
       const rows = await deps.reader.getCertificate(req.params.serial.toLowerCase());
       if (rows.length === 0) return sendProblem(reply, problem('not-found', `no certificate with serial ${req.params.serial}`));
@@ -117,6 +123,8 @@ export async function inventoryApi(app: FastifyInstance, deps: InventoryDeps): P
     '/v1/admin/stats/live',
     {
       schema: {
+        summary: 'Counts of live certificates per trust domain, path or SPIFFE ID prefix',
+        security: [{ adminToken: [] }],
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -134,6 +142,8 @@ export async function inventoryApi(app: FastifyInstance, deps: InventoryDeps): P
     '/v1/admin/denials',
     {
       schema: {
+        summary: 'Recent refusals, newest first',
+        security: [{ adminToken: [] }],
         querystring: {
           type: 'object',
           additionalProperties: false,

@@ -48,7 +48,15 @@ const responseSchema = {
 export async function svidApi(app: FastifyInstance, deps: SvidApiDeps): Promise<void> {
   const chainPem = toPem(deps.issuer.issuingCertificate);
 
-  app.post<{ Body: SvidBody }>('/v1/svids', { schema: { body: bodySchema, response: responseSchema } }, async (req, reply) => {
+  app.post<{ Body: SvidBody }>('/v1/svids', {
+      schema: {
+        summary: 'Issue an X509-SVID for the authenticated workload',
+        description: 'Body: a PEM CSR and an optional lifetime. With Accept: application/pem-certificate-chain the reply is the PEM chain alone. Errors are RFC 9457 problem documents.',
+        security: [{ workloadToken: [] }],
+        body: bodySchema,
+        response: responseSchema,
+      },
+    }, async (req, reply) => {
     const auth = await authenticate(req, deps);
     if (!auth.ok) {
       reply.header('www-authenticate', 'Bearer realm="workload-ca"');
