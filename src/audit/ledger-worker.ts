@@ -8,10 +8,8 @@
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { SqlClient } from '../ledger/sql.js';
-import { writeEvents } from '../ledger/writer.js';
-import type { AuditEvent } from './event.js';
 import { AUDIT_QUEUE, type AuditJobData } from './queue-names.js';
-import { checkEvent } from './validate.js';
+import { recordEvents } from './record.js';
 
 export interface LedgerWorkerOptions {
   readonly redisUrl: string;
@@ -34,26 +32,10 @@ export interface LedgerWorker {
   close(): Promise<void>;
 }
 
-/** Writes one job's events; the malformed ones to dead_letters, in the same transaction. */
-export async function writeJob(db: SqlClient, jobId: string, data: unknown): Promise<{ written: number; dead: number }> {
-  const raw = Array.isArray((data as AuditJobData | null)?.events) ? (data as AuditJobData).events : [data];
-  const good: AuditEvent[] = [];
-  const dead: { event: unknown; reason: string }[] = [];
-  for (const value of raw) {
-    const checked = checkEvent(value);
-    if (checked.ok) good.push(checked.event);
-    else dead.push({ event: value ?? null, reason: checked.reason });
-  }
-  await writeEvents(db, good, async (tx) => {
-    for (const d of dead) {
-      await tx.query('INSERT INTO dead_letters (job_id, event, reason) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
-        jobId,
-        JSON.stringify(d.event),
-        d.reason,
-      ]);
-    }
-  });
-  return { written: good.length, dead: dead.length };
+/** Writes one job's events; malformed ones go to dead_letters (see recordEvents). */
+export function writeJob(db: SqlClient, jobId: string, data: unknown): Promise<{ written: number; dead: number }> {
+  const events = (data as AuditJobData | null)?.events;
+  return recordEvents(db, `job:${jobId}`, Array.isArray(events) ? events : [data]);
 }
 
 export function startLedgerWorker(opts: LedgerWorkerOptions): LedgerWorker {

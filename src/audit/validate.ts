@@ -2,11 +2,12 @@
 // reads from Redis: an event that fails here goes to the dead-letter table with the reason.
 
 import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
 import type { AuditEvent } from './event.js';
 
 const str = { type: 'string', minLength: 1 } as const;
 const strings = { type: 'array', items: { type: 'string' } } as const;
-const time = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$' } as const;
+const time = { type: 'string', format: 'date-time' } as const;
 const base = {
   v: { const: 1 },
   id: { type: 'string', pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' },
@@ -51,7 +52,9 @@ const schema = {
   ],
 } as const;
 
-const validator = new Ajv({ allErrors: false }).compile(schema);
+// ajv-formats is CommonJS with a default export; under NodeNext its type is the module namespace.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+const validator = addFormats(new Ajv({ allErrors: false })).compile(schema);
 
 export type Checked = { ok: true; event: AuditEvent } | { ok: false; reason: string };
 

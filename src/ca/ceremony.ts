@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { X509Certificate } from 'node:crypto';
 import {
-  LeafProfile,
   assembleCertificate,
   caTbs,
   distinguishedName,
   keyIdentifier,
   newSerial,
+  serverTbs,
   subjectOfCertificate,
   toPem,
 } from '../pki/certificate.js';
@@ -119,8 +119,7 @@ export interface TlsFiles {
 }
 
 /**
- * The CA's own HTTPS certificate, an X509-SVID for `spiffe://<td>/workload-ca` that also names
- * the listen hosts. Made when missing; re-made within 30 days of expiry if this CA issued it.
+ * The CA's own HTTPS certificate (serverAuth only, not an SVID) for the listen hosts. Made when missing; re-made within 30 days of expiry if this CA issued it.
  */
 export async function ensureServerCertificate(
   ca: LoadedCa,
@@ -137,14 +136,16 @@ export async function ensureServerCertificate(
   const spki = spkiDer(key.publicKey);
   const now = Date.now();
   const issuingSpki = spkiDer(ca.issuing.publicKey);
-  const profile = new LeafProfile({ subject: subjectOfCertificate(ca.issuingDer), keyId: keyIdentifier(publicKeyBits(issuingSpki)) });
-  const tbs = profile.tbs({
+  const tbs = serverTbs({
+    issuer: { subject: subjectOfCertificate(ca.issuingDer), keyId: keyIdentifier(publicKeyBits(issuingSpki)) },
+    commonName: opts.dnsNames[0] ?? opts.ipAddresses[0] ?? 'workload-ca',
     serial: newSerial(),
     notBefore: new Date(now - 60_000),
     notAfter: new Date(now + (opts.days ?? 90) * DAY),
     spki,
     publicKeyBits: publicKeyBits(spki),
-    names: { uris: [`${trustDomainId(opts.trustDomain)}/workload-ca`], dnsNames: opts.dnsNames, ipAddresses: opts.ipAddresses },
+    dnsNames: opts.dnsNames,
+    ipAddresses: opts.ipAddresses,
   });
   const der = assembleCertificate(tbs, signEcdsaSha256(ca.issuingKey, tbs));
   mkdirSync(join(files.cert, '..'), { recursive: true, mode: 0o700 });

@@ -82,10 +82,15 @@ function encodeCursor(at: string, id: string): string {
   return Buffer.from(JSON.stringify([at, id])).toString('base64url');
 }
 
-function decodeCursor(cursor: string): [string, string] {
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+function decodeCursor(cursor: string, id: RegExp): [string, string] {
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown;
-    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string' && !Number.isNaN(Date.parse(v[0]))) {
+    if (
+      Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string' &&
+      ISO_TIME.test(v[0]) && !Number.isNaN(Date.parse(v[0])) && id.test(v[1])
+    ) {
       return [v[0], v[1]];
     }
   } catch {
@@ -129,7 +134,7 @@ export class SqlLedgerReader implements LedgerReader {
     if (f.status === 'live') where.push('not_after > now()');
     if (f.status === 'expired') where.push('not_after <= now()');
     if (f.cursor !== undefined) {
-      const [at, serial] = decodeCursor(f.cursor);
+      const [at, serial] = decodeCursor(f.cursor, /^[0-9a-f]{1,40}$/);
       params.push(at, serial);
       where.push(`(issued_at, serial) < ($${params.length - 1}, $${params.length})`);
     }
@@ -170,7 +175,7 @@ export class SqlLedgerReader implements LedgerReader {
     const params: unknown[] = [];
     let where = '';
     if (cursor !== undefined) {
-      const [at, id] = decodeCursor(cursor);
+      const [at, id] = decodeCursor(cursor, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
       params.push(at, id);
       where = 'WHERE (denied_at, event_id) < ($1, $2::uuid)';
     }

@@ -55,7 +55,7 @@ function extension(id: string, critical: boolean, value: Uint8Array): Buffer {
   return critical ? seq(oid(id), bool(true), octets(value)) : seq(oid(id), octets(value));
 }
 
-function ipBytes(ip: string): Buffer {
+export function ipBytes(ip: string): Buffer {
   const family = isIP(ip);
   if (family === 4) return Buffer.from(ip.split('.').map(Number));
   if (family !== 6) throw new Error(`not an IP address: ${ip}`);
@@ -151,6 +151,23 @@ function tbsCertificate(
     fields.spki,
     explicit(3, extensions),
   );
+}
+
+/**
+ * The CA's own HTTPS certificate: serverAuth only, DNS and IP names only, a CN subject. It is
+ * deliberately not an X509-SVID (no URI SAN, no clientAuth), so its key, which sits on every
+ * replica, can never act as a workload identity.
+ */
+export function serverTbs(fields: Omit<LeafFields, 'names'> & { issuer: IssuerIdentity; commonName: string; dnsNames: readonly string[]; ipAddresses: readonly string[] }): Buffer {
+  const extensions = seq(
+    extension(OID.basicConstraints, true, seq()),
+    extension(OID.keyUsage, true, Buffer.from([0x03, 0x02, 0x07, 0x80])),
+    extension(OID.extKeyUsage, false, seq(oid(OID.serverAuth))),
+    subjectAltName({ uris: [], dnsNames: fields.dnsNames, ipAddresses: fields.ipAddresses }, false),
+    extension(OID.subjectKeyIdentifier, false, octets(keyIdentifier(fields.publicKeyBits))),
+    extension(OID.authorityKeyIdentifier, false, seq(tlv(0x80, fields.issuer.keyId))),
+  );
+  return tbsCertificate(fields, fields.issuer.subject, distinguishedName({ commonName: fields.commonName }), extensions);
 }
 
 export interface CaFields {

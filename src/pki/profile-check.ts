@@ -6,7 +6,7 @@
 // use pkijs and openssl as the independent outside readers.)
 
 import { OID } from './oids.js';
-import { SERIAL_BYTES, keyIdentifier, type SubjectAltNames } from './certificate.js';
+import { SERIAL_BYTES, ipBytes, keyIdentifier, type SubjectAltNames } from './certificate.js';
 import { formatIp } from './csr.js';
 import { TAG, bytesOf, childrenOf, contentOf, decodeOid, expectTag, readTlv, readWhole, type Tlv } from './der.js';
 
@@ -93,7 +93,7 @@ function check(der: Uint8Array, want: LeafExpectation): string | null {
   const ips = names.filter((n) => n.tlv.tag === 0x87).map((n) => formatIp(contentOf(n.buf, n.tlv)));
   if (uris.length !== 1 || uris[0] !== want.names.uris[0]) return 'SAN must hold exactly the one SPIFFE ID';
   if (dns.join() !== want.names.dnsNames.join()) return 'DNS SANs differ from the decision';
-  if (ips.length !== want.names.ipAddresses.length) return 'IP SANs differ from the decision';
+  if (ips.join() !== want.names.ipAddresses.map((ip) => formatIp(ipBytes(ip))).join()) return 'IP SANs differ from the decision';
   if (names.length !== uris.length + dns.length + ips.length) return 'unexpected SAN entries';
   return null;
 }

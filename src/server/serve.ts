@@ -21,7 +21,7 @@ import { migrate, readMigrations } from '../ledger/migrate.js';
 import { openEmbeddedLedger } from '../ledger/pglite.js';
 import { openPostgresLedger } from '../ledger/postgres.js';
 import type { SqlClient } from '../ledger/sql.js';
-import { writeEvents } from '../ledger/writer.js';
+import { recordEvents } from '../audit/record.js';
 import { prepareDataDir, prepareProduction } from './embedded.js';
 import { startReplica, type Replica } from './replica.js';
 import { baseUrl, displayPath, firstSvidHelp } from './banner.js';
@@ -60,7 +60,14 @@ interface PrimaryState {
 
 export async function serve(config: Config): Promise<void> {
   const mode = modeOf(config);
-  if (cluster.isWorker) return serveWorker(config, mode);
+  if (cluster.isWorker) {
+    // A worker that cannot start must exit: its IPC channel would otherwise keep it alive, never
+    // listening, and the primary would wait on it forever.
+    return serveWorker(config, mode).catch((err: Error) => {
+      console.error(`worker ${process.pid} could not start: ${err.message}`);
+      process.exit(1);
+    });
+  }
 
   const state = mode.kind === 'embedded' ? await startEmbedded(config) : await startProduction(config, mode);
   const policy = loadPolicyFile(config.policyFile);
@@ -95,7 +102,9 @@ async function startEmbedded(config: Config): Promise<PrimaryState> {
   const ledgerDir = join(config.dataDir, 'ledger');
   const db = await openEmbeddedLedger(ledgerDir);
   await migrate(db, readMigrations(MIGRATIONS_DIR));
-  const sink = new GroupCommitSink((events) => writeEvents(db, events));
+  const sink = new GroupCommitSink(async (events) => {
+    await recordEvents(db, 'embedded', events);
+  });
   return { db, sink, describe: `embedded mode, ledger in ${displayPath(ledgerDir)}` };
 }
 
@@ -160,11 +169,28 @@ async function servePrimary(config: Config, state: PrimaryState): Promise<Servin
     });
   };
 
-  await Promise.all(Array.from({ length: config.workers }, fork));
+  try {
+    await Promise.all(Array.from({ length: config.workers }, fork));
+  } catch (err) {
+    stopping = true;
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+    throw err;
+  }
+  // Replacements back off while they keep failing (a bad policy file, say), up to 30 s apart.
+  let failures = 0;
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;
-    console.error(`worker ${worker.process.pid} exited (${signal ?? code}); starting a replacement`);
-    setTimeout(() => void fork().catch((err: Error) => console.error(err.message)), 500);
+    const delay = Math.min(500 * 2 ** failures, 30_000);
+    console.error(`worker ${worker.process.pid} exited (${signal ?? code}); starting a replacement in ${delay} ms`);
+    setTimeout(() => {
+      void fork().then(
+        () => (failures = 0),
+        (err: Error) => {
+          failures++;
+          console.error(err.message);
+        },
+      );
+    }, delay);
   });
   const onHup = (): void => {
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP');

@@ -139,6 +139,18 @@ describe('renewal over mTLS with a current SVID', () => {
     assert.equal(other.json().rule, 'svid-renewal');
   });
 
+  test('the CA\'s own HTTPS certificate is not a workload identity', async () => {
+    const res = await issue({ csr: buildCsr().pem }, {}, {
+      cert: readFileSync(join(server.dataDir, 'tls/server.pem'), 'utf8'),
+      key: readFileSync(join(server.dataDir, 'tls/server.key'), 'utf8'),
+    });
+    assert.equal(res.status, 401, res.body);
+    assert.match(res.json().detail, /not for client authentication/);
+    const text = openssl(['x509', '-in', join(server.dataDir, 'tls/server.pem'), '-noout', '-text']);
+    assert.doesNotMatch(text, /URI:/);
+    assert.doesNotMatch(text, /Client Authentication/);
+  });
+
   test('a client certificate from another CA is not an identity', async () => {
     writeFileSync(join(work, 'foreign.key'), generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'pem', type: 'pkcs8' }));
     openssl(['req', '-x509', '-new', '-key', join(work, 'foreign.key'), '-subj', '/CN=foreign', '-days', '1', '-out', join(work, 'foreign.pem'),

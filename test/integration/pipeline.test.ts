@@ -101,7 +101,7 @@ describe('the ledger pipeline', () => {
     assert.match(row!.csr_sha256, /^[0-9a-f]{64}$/);
   });
 
-  test('the same event delivered twice is one row; a malformed event goes to dead_letters', async () => {
+  test('the same event delivered twice is one row; malformed and unstorable events go to dead_letters, the rest is written', async () => {
     const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
     const queue = new Queue(AUDIT_QUEUE, { connection, prefix });
     const serial = randomBytes(16).toString('hex').replace(/^[89a-f]/, '1');
@@ -114,14 +114,23 @@ describe('the ledger pipeline', () => {
     };
     await queue.add('events', { events: [event] });
     await queue.add('events', { events: [event, { kind: 'issued', serial: 'not hex' }] });
-    await eventually('the replayed row and the dead letter', async () =>
-      (await db.query('SELECT 1 FROM certificates WHERE serial = $1', [serial])).length === 1 && (await db.count('dead_letters')) === 1,
+    // A claim jsonb cannot store (NUL) must not hold back the good event travelling with it.
+    const nextSerial = () => randomBytes(16).toString('hex').replace(/^[89a-f]/, '2');
+    const poisoned = { ...event, id: randomUUID(), serial: nextSerial(), requester: { kind: 'token', issuer: 'https://t', subject: 's', claims: { note: 'a\u0000b' } } };
+    const neighbour = { ...event, id: randomUUID(), serial: nextSerial() };
+    await queue.add('events', { events: [poisoned, neighbour] });
+    await eventually('the rows and the dead letters', async () =>
+      (await db.query('SELECT 1 FROM certificates WHERE serial = ANY($1)', [[serial, neighbour.serial]])).length === 2 && (await db.count('dead_letters')) === 2,
     );
     await new Promise((r) => setTimeout(r, 500));
     assert.equal((await db.query('SELECT 1 FROM certificates WHERE serial = $1', [serial])).length, 1);
-    const [dead] = await db.query<{ reason: string }>('SELECT reason FROM dead_letters');
-    assert.match(dead!.reason, /malformed audit event/);
-    await db.query('DELETE FROM certificates WHERE serial = $1', [serial]);
+    assert.equal((await db.query('SELECT 1 FROM certificates WHERE serial = $1', [poisoned.serial])).length, 0);
+    const reasons = (await db.query<{ reason: string; event: string }>('SELECT reason, event FROM dead_letters ORDER BY id')).map((d) => d.reason);
+    assert.match(reasons[0]!, /malformed audit event/);
+    assert.match(reasons[1]!, /ledger refused the event/);
+    const [stored] = await db.query<{ event: string }>('SELECT event FROM dead_letters WHERE reason LIKE $1', ['ledger refused%']);
+    assert.equal(JSON.parse(stored!.event).serial, poisoned.serial);
+    await db.query('DELETE FROM certificates WHERE serial = ANY($1)', [[serial, neighbour.serial]]);
     await queue.close();
     connection.disconnect();
   });
@@ -210,6 +219,9 @@ describe('the inventory API', () => {
     assert.equal((await admin(`/v1/admin/certificates?issued_after=${future}`)).json().items.length, 0);
     assert.equal((await admin(`/v1/admin/certificates?expires_before=${future}&limit=1`)).json().items.length, 1);
     assert.equal((await admin('/v1/admin/certificates?cursor=garbage')).status, 400);
+    const forged = Buffer.from(JSON.stringify(['1', 'x'])).toString('base64url');
+    assert.equal((await admin(`/v1/admin/certificates?cursor=${forged}`)).status, 400);
+    assert.equal((await admin(`/v1/admin/denials?cursor=${forged}`)).status, 400);
     assert.equal((await admin('/v1/admin/certificates?limit=0')).status, 400);
     assert.equal((await admin('/v1/admin/certificates?issued_after=yesterday')).status, 400);
   });

@@ -32,11 +32,15 @@ export function authenticatePeer(socket: TLSSocket, issuing: X509Certificate, no
   return { ok: true, requester: entry.requester };
 }
 
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+
 function verifyPeer(peer: X509Certificate, issuing: X509Certificate): Verified | { reason: string } {
   if (!peer.checkIssued(issuing) || !peer.verify(issuing.publicKey)) {
     return { reason: 'client certificate was not issued by this CA' };
   }
   if (peer.ca) return { reason: 'client certificate is a CA certificate' };
+  // Only X509-SVIDs carry clientAuth; the CA's own serverAuth-only HTTPS certificate does not.
+  if (!(peer.keyUsage ?? []).includes(CLIENT_AUTH)) return { reason: 'client certificate is not for client authentication' };
   const uris = (peer.subjectAltName ?? '')
     .split(', ')
     .filter((s) => s.startsWith('URI:'))
