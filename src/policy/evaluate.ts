@@ -81,21 +81,29 @@ function anyGlob(c: ClaimMatcher, value: string): boolean {
 }
 
 /**
- * Walks a dotted claim path where keys may themselves contain dots: at each level the longest
- * key that exists is tried first, then shorter ones, so "kubernetes.io.namespace" finds
- * claims["kubernetes.io"].namespace as well as claims.kubernetes.io.namespace.
+ * Walks a dotted claim path where keys may themselves contain dots, so "kubernetes.io.namespace"
+ * finds claims["kubernetes.io"].namespace as well as claims.kubernetes.io.namespace. When more
+ * than one reading finds a value, the claim is ambiguous and matches nothing: a token must not
+ * match a rule on one reading and be granted an identity (templates read the nested path) from
+ * another.
  */
 function lookupClaim(c: ClaimMatcher, node: unknown, from: number): unknown {
-  if (from === c.segments.length) return node;
-  if (typeof node !== 'object' || node === null || Array.isArray(node)) return undefined;
-  const spans = c.spans[from]!;
-  for (let k = spans.length - 1; k >= 0; k--) {
-    const key = spans[k]!;
-    if (!Object.hasOwn(node, key)) continue;
-    const found = lookupClaim(c, (node as Record<string, unknown>)[key], from + k + 1);
-    if (found !== undefined) return found;
+  const found: unknown[] = [];
+  collectClaim(c, node, from, found);
+  return found.length === 1 ? found[0] : undefined;
+}
+
+function collectClaim(c: ClaimMatcher, node: unknown, from: number, found: unknown[]): void {
+  if (from === c.segments.length) {
+    if (node !== undefined) found.push(node);
+    return;
   }
-  return undefined;
+  if (typeof node !== 'object' || node === null || Array.isArray(node)) return;
+  const spans = c.spans[from]!;
+  for (let k = spans.length - 1; k >= 0 && found.length < 2; k--) {
+    const key = spans[k]!;
+    if (Object.hasOwn(node, key)) collectClaim(c, (node as Record<string, unknown>)[key], from + k + 1, found);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1104,3 +1104,36 @@ ${K8S_RULE}`));
     assert.deepEqual(answers[1], answers[2]);
   });
 });
+
+test('a claim that reads two ways (dotted key and nested path) is ambiguous and matches nothing', async () => {
+  const { parsePolicy: parse, evaluate: decide } = await import('../../src/policy/index.js');
+  const parsed = parse(`version: 1
+guardrails:
+  trustDomain: example.org
+rules:
+  - name: prod-only
+    match:
+      token:
+        issuer: https://issuer.test
+        claims:
+          kubernetes.io.namespace: prod
+    grant:
+      spiffeId: 'spiffe://{trustDomain}/ns/{claims["kubernetes.io"].namespace}'
+`);
+  assert.ok(parsed.ok);
+  const input = (claims: Record<string, unknown>) => ({
+    path: 'api' as const,
+    requester: { kind: 'token' as const, issuer: 'https://issuer.test', subject: 's', claims },
+    keyAlgorithm: 'ecdsa-p256' as const,
+    spiffeId: null,
+    dnsNames: [],
+    ipAddresses: [],
+    lifetimeSeconds: null,
+  });
+  const straight = decide(parsed.policy, input({ 'kubernetes.io': { namespace: 'prod' } }));
+  assert.ok(straight.allowed);
+  assert.equal(straight.spiffeId, 'spiffe://example.org/ns/prod');
+  const twoWays = decide(parsed.policy, input({ 'kubernetes.io.namespace': 'prod', 'kubernetes.io': { namespace: 'dev' } }));
+  assert.equal(twoWays.allowed, false);
+  assert.equal(twoWays.rule, 'default-deny');
+});
