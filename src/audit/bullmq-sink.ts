@@ -9,6 +9,7 @@
 
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { WriteCoalescer } from './coalescer.js';
 import type { AuditEvent, AuditReceipt, AuditSink } from './event.js';
 import { AUDIT_QUEUE, type AuditJobData } from './queue-names.js';
 import { readBacklog, type Backlog } from './queue-metrics.js';
@@ -20,11 +21,6 @@ export interface BullMqSinkOptions {
   readonly ackTimeoutMs?: number;
   /** Events per job. */
   readonly maxBatch?: number;
-}
-
-interface Pending {
-  event: AuditEvent;
-  done: (r: AuditReceipt) => void;
 }
 
 /** Job options: retried with backoff by the worker until Postgres takes it; failed jobs are kept. */
@@ -41,14 +37,12 @@ export class BullMqAuditSink implements AuditSink {
   /** Made on the first `ready`: BullMQ caches a failed initialisation on a connection that was not up. */
   private queue: Queue<AuditJobData> | null = null;
   private readonly ackTimeoutMs: number;
-  private readonly maxBatch: number;
-  private pending: Pending[] = [];
-  private inFlight = 0;
+  private readonly batches: WriteCoalescer;
   private closed = false;
 
   constructor(opts: BullMqSinkOptions) {
     this.ackTimeoutMs = Math.min(opts.ackTimeoutMs ?? 1000, 1000);
-    this.maxBatch = opts.maxBatch ?? 500;
+    this.batches = new WriteCoalescer((events) => this.write(events), opts.maxBatch ?? 500);
     // No offline queue: while Redis is down a write fails at once (503) instead of waiting.
     // ioredis keeps reconnecting in the background, so issuance resumes when Redis returns.
     this.connection = new Redis(opts.redisUrl, {
@@ -74,25 +68,11 @@ export class BullMqAuditSink implements AuditSink {
     if (this.connection.status !== 'ready' || this.queue === null) {
       return Promise.resolve({ ok: false, reason: `Redis is ${this.connection.status}`, retryAfterSeconds: 1 });
     }
-    return new Promise((done) => {
-      this.pending.push({ event, done });
-      // One write in flight at a time per process (plus one being gathered): requests arriving
-      // meanwhile ride in the next job.
-      if (this.pending.length === 1 && this.inFlight === 0) setImmediate(() => void this.flush());
-    });
+    // One job in flight at a time per process: requests arriving meanwhile ride in the next one.
+    return this.batches.add(event);
   }
 
-  private async flush(): Promise<void> {
-    while (this.pending.length > 0) {
-      const batch = this.pending.splice(0, this.maxBatch);
-      this.inFlight++;
-      const receipt = await this.write(batch.map((p) => p.event));
-      this.inFlight--;
-      for (const p of batch) p.done(receipt);
-    }
-  }
-
-  private async write(events: AuditEvent[]): Promise<AuditReceipt> {
+  private async write(events: readonly AuditEvent[]): Promise<AuditReceipt> {
     const queue = this.queue;
     if (queue === null) return { ok: false, reason: 'Redis is not connected', retryAfterSeconds: 1 };
     let timer: NodeJS.Timeout | undefined;
@@ -102,7 +82,7 @@ export class BullMqAuditSink implements AuditSink {
         this.ackTimeoutMs,
       );
     });
-    const add = queue.add('events', { events }).then(
+    const add = queue.add('events', { events: [...events] }).then(
       (): AuditReceipt => ({ ok: true }),
       (err: Error): AuditReceipt => ({ ok: false, reason: `Redis refused the event: ${err.message}`, retryAfterSeconds: 1 }),
     );
@@ -130,7 +110,7 @@ export class BullMqAuditSink implements AuditSink {
 
   async close(): Promise<void> {
     this.closed = true;
-    while (this.pending.length > 0 || this.inFlight > 0) await new Promise((r) => setTimeout(r, 5));
+    await this.batches.drained();
     await this.queue?.close().catch(() => undefined);
     this.connection.disconnect();
   }

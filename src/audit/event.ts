@@ -2,6 +2,7 @@
 // queue (in-process or BullMQ), so the ledger writer never cares where an event came from.
 
 import type { DenialCode, EnrollmentPath, Requester } from '../policy/types.js';
+import type { Backlog } from './queue-metrics.js';
 
 export const AUDIT_EVENT_VERSION = 1;
 
@@ -50,6 +51,8 @@ export interface AuditSink {
   record(event: AuditEvent): Promise<AuditReceipt>;
   /** Whether events can be accepted now; /readyz reports it. */
   health(): Promise<{ readonly ok: boolean; readonly detail: string }>;
+  /** Queue depth and the oldest pending event, where the sink is a queue others drain. */
+  backlog?(): Promise<Backlog>;
   close(): Promise<void>;
 }
 

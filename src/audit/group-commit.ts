@@ -1,47 +1,30 @@
-// The embedded audit queue: events from concurrent requests are gathered while the previous
-// batch commits, then written together. Each caller's promise resolves after its batch commits,
-// so the API replies only once its event is in the ledger.
+// The embedded audit sink: events are group-committed into the embedded ledger, and each
+// caller's promise resolves after its batch commits, so the API replies only once its event is in
+// the ledger.
 
+import { WriteCoalescer } from './coalescer.js';
 import type { AuditEvent, AuditReceipt, AuditSink } from './event.js';
 
 export type BatchWriter = (events: readonly AuditEvent[]) => Promise<void>;
 
-interface Pending {
-  event: AuditEvent;
-  done: (r: AuditReceipt) => void;
-}
-
 export class GroupCommitSink implements AuditSink {
-  private queue: Pending[] = [];
-  private flushing = false;
+  private readonly batches: WriteCoalescer;
   private closed = false;
 
-  constructor(private readonly write: BatchWriter, private readonly maxBatch = 1000) {}
+  constructor(write: BatchWriter, maxBatch = 1000) {
+    this.batches = new WriteCoalescer(async (events) => {
+      try {
+        await write(events);
+        return { ok: true };
+      } catch (err) {
+        return { ok: false, reason: (err as Error).message, retryAfterSeconds: 1 };
+      }
+    }, maxBatch);
+  }
 
   record(event: AuditEvent): Promise<AuditReceipt> {
     if (this.closed) return Promise.resolve({ ok: false, reason: 'audit queue is shutting down', retryAfterSeconds: 1 });
-    return new Promise((done) => {
-      this.queue.push({ event, done });
-      if (!this.flushing) {
-        this.flushing = true;
-        setImmediate(() => void this.flush());
-      }
-    });
-  }
-
-  private async flush(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.maxBatch);
-      let receipt: AuditReceipt;
-      try {
-        await this.write(batch.map((p) => p.event));
-        receipt = { ok: true };
-      } catch (err) {
-        receipt = { ok: false, reason: (err as Error).message, retryAfterSeconds: 1 };
-      }
-      for (const p of batch) p.done(receipt);
-    }
-    this.flushing = false;
+    return this.batches.add(event);
   }
 
   async health(): Promise<{ ok: boolean; detail: string }> {
@@ -51,6 +34,6 @@ export class GroupCommitSink implements AuditSink {
   /** Stops taking events and waits for the ones already taken. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.flushing) await new Promise((r) => setTimeout(r, 5));
+    await this.batches.drained();
   }
 }

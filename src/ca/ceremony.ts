@@ -124,7 +124,7 @@ export interface TlsFiles {
 export async function ensureServerCertificate(
   ca: LoadedCa,
   files: TlsFiles,
-  opts: { trustDomain: string; dnsNames: string[]; ipAddresses: string[]; days?: number },
+  opts: { dnsNames: readonly string[]; ipAddresses: readonly string[]; days?: number },
 ): Promise<void> {
   if (existsSync(files.cert) && existsSync(files.key)) {
     const current = new X509Certificate(readFileSync(files.cert));

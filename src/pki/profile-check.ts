@@ -8,7 +8,7 @@
 import { OID } from './oids.js';
 import { SERIAL_BYTES, ipBytes, keyIdentifier, type SubjectAltNames } from './certificate.js';
 import { formatIp } from './csr.js';
-import { TAG, bytesOf, childrenOf, contentOf, decodeOid, expectTag, readTlv, readWhole, type Tlv } from './der.js';
+import { TAG, bytesOf, childrenOf, contentOf, decodeOid, expectTag, readWhole, type Tlv } from './der.js';
 
 export interface LeafExpectation {
   readonly issuerSubject: Uint8Array;

@@ -53,12 +53,7 @@ export async function prepareDataDir(config: Config): Promise<Prepared> {
   }
 
   const hadTls = existsSync(config.tls.cert);
-  const ca = loadCa(config.ca, config.ca.passphrase);
-  await ensureServerCertificate(ca, config.tls, {
-    trustDomain: config.trustDomain,
-    dnsNames: [...config.tls.dnsNames],
-    ipAddresses: [...config.tls.ipAddresses],
-  });
+  await ensureServerCertificateFor(config);
   if (!hadTls) created.push(`server TLS certificate ${config.tls.cert}`);
   return { created };
 }
@@ -73,10 +68,10 @@ export async function prepareProduction(config: Config): Promise<void> {
     throw new Error(`missing ${missing.join(', ')}: create a CA with \`workload-ca init DIR\` and a policy, or point the configuration at them`);
   }
   if (config.devTokenIssuer) ensureDevTokenIssuer(config.devTokenIssuer.dir);
-  const ca = loadCa(config.ca, config.ca.passphrase);
-  await ensureServerCertificate(ca, config.tls, {
-    trustDomain: config.trustDomain,
-    dnsNames: [...config.tls.dnsNames],
-    ipAddresses: [...config.tls.ipAddresses],
-  });
+  await ensureServerCertificateFor(config);
+}
+
+/** The HTTPS certificate for the configured names, made from the CA when missing or due. */
+function ensureServerCertificateFor(config: Config): Promise<void> {
+  return ensureServerCertificate(loadCa(config.ca, config.ca.passphrase), config.tls, config.tls);
 }

@@ -1,8 +1,7 @@
 // One serving process: loads the CA and the policy, wires the Issuer to its audit sink, and
 // listens. Runs as a cluster worker, or alone when `workers` is 1.
 
-import { readFileSync } from 'node:fs';
-import { X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import client from 'prom-client';
 import { loadCa } from '../ca/ceremony.js';
@@ -14,9 +13,7 @@ import { IssuanceMetrics } from '../http/metrics.js';
 import { Issuer } from '../issuance/issuer.js';
 import { PolicyStore } from '../issuance/policy-store.js';
 import { devIssuerFiles } from '../dev/token-issuer.js';
-import { BullMqAuditSink } from '../audit/bullmq-sink.js';
 import type { LedgerReader } from '../ledger/inventory.js';
-import { existsSync } from 'node:fs';
 
 export interface Replica {
   readonly app: FastifyInstance;
@@ -44,7 +41,7 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
   const policy = opened.store;
 
   const metrics = new IssuanceMetrics();
-  if (sink instanceof BullMqAuditSink) metrics.watchQueue(() => sink.backlog());
+  if (sink.backlog) metrics.watchQueue(() => sink.backlog!());
   opts.onMetrics?.(metrics);
   const issuer = new Issuer({ certificateDer: ca.issuingDer, privateKey: ca.issuingKey }, policy, sink, metrics);
   const tokenIssuers = [...config.tokenIssuers];
@@ -63,7 +60,7 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
     logLevel: config.logLevel,
     issuer,
     tokens: new TokenVerifier(tokenIssuers),
-    roots: [new X509Certificate(ca.root.raw)],
+    roots: [ca.root],
     issuing: ca.issuing,
     ready: () => sink.health(),
     inventory: { reader: opts.reader, adminToken: readAdminToken(config) },

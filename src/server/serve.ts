@@ -55,6 +55,8 @@ interface PrimaryState {
   readonly db: SqlClient;
   /** Embedded only: the sink every worker's events end in. */
   readonly sink: AuditSink | null;
+  /** The sink for a replica running in the primary itself (workers: 1). */
+  readonly processSink: () => AuditSink;
   readonly describe: string;
 }
 
@@ -73,7 +75,10 @@ export async function serve(config: Config): Promise<void> {
   const policy = loadPolicyFile(config.policyFile);
   if (!policy.ok) throw new Error(`policy is invalid:\n${formatProblems(config.policyFile, policy.problems)}`);
 
-  const serving = config.workers === 1 ? await serveSingle(config, mode, state) : await servePrimary(config, state);
+  const serving =
+    config.workers === 1
+      ? await serveSingle(config, state, state.processSink())
+      : await servePrimary(config, state);
   // With port 0 the kernel picks; report the real one (tests read it from this line).
   const bound = { ...config, listen: { ...config.listen, port: serving.port } };
   console.log(
@@ -105,7 +110,7 @@ async function startEmbedded(config: Config): Promise<PrimaryState> {
   const sink = new GroupCommitSink(async (events) => {
     await recordEvents(db, 'embedded', events);
   });
-  return { db, sink, describe: `embedded mode, ledger in ${displayPath(ledgerDir)}` };
+  return { db, sink, processSink: () => sink, describe: `embedded mode, ledger in ${displayPath(ledgerDir)}` };
 }
 
 async function startProduction(config: Config, mode: Extract<Mode, { kind: 'production' }>): Promise<PrimaryState> {
@@ -114,7 +119,7 @@ async function startProduction(config: Config, mode: Extract<Mode, { kind: 'prod
   const db = openPostgresLedger(mode.databaseUrl, { max: 2, applicationName: 'workload-ca serve' });
   // Several replicas may start at once; the migration lock makes that safe.
   await migrate(db, readMigrations(MIGRATIONS_DIR));
-  return { db, sink: null, describe: `production mode, audit queue on Redis (prefix ${config.redisPrefix}), ledger in Postgres` };
+  return { db, sink: null, processSink: () => productionSink(config, mode), describe: `production mode, audit queue on Redis (prefix ${config.redisPrefix}), ledger in Postgres` };
 }
 
 function productionSink(config: Config, mode: Extract<Mode, { kind: 'production' }>): BullMqAuditSink {
@@ -126,8 +131,8 @@ interface Serving {
   readonly port: number;
 }
 
-async function serveSingle(config: Config, mode: Mode, state: PrimaryState): Promise<Serving> {
-  const sink = state.sink ?? productionSink(config, mode as Extract<Mode, { kind: 'production' }>);
+/** One process serves; `sink` is the primary's own (embedded) or a producer of its own. */
+async function serveSingle(config: Config, state: PrimaryState, sink: AuditSink): Promise<Serving> {
   const replica = await startReplica({ config, sink, reader: new SqlLedgerReader(state.db) });
   const address = replica.app.server.address();
   return {
