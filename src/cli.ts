@@ -1,4 +1,4 @@
-// The `workload-ca` command line: serve | init | migrate | policy check | token.
+// The `workload-ca` command line: serve | worker | init | migrate | policy check | token | acme eab create.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +11,10 @@ import { migrate, readMigrations } from './ledger/migrate.js';
 import { openEmbeddedLedger } from './ledger/pglite.js';
 import { openPostgresLedger } from './ledger/postgres.js';
 import { runWorker } from './server/worker.js';
+import { newEabKey } from './http/acme/eab.js';
+import { SqlAcmeStore } from './http/acme/sql-store.js';
+import { createEabKeyViaServer } from './server/admin-client.js';
+import { estCommand } from './http/est/user-command.js';
 import { MIGRATIONS_DIR, serve } from './server/serve.js';
 
 const USAGE = `usage: workload-ca <command>
@@ -25,6 +29,12 @@ const USAGE = `usage: workload-ca <command>
   policy check FILE                     validate a policy; lists every problem with its line
   token --namespace NS --service-account SA [--ttl SECONDS]
                                         development mode: print a service-account-shaped token
+  acme eab create --binding NAME        create an ACME external account binding key; prints the
+                                        key id and HMAC key for the VM's ACME client (Postgres with
+                                        DATABASE_URL, else through the running embedded server)
+  est user add NAME | remove NAME | list
+                                        EST HTTP Basic bootstrap credentials (scrypt-hashed); the
+                                        password comes from WORKLOAD_CA_EST_PASSWORD or stdin
 
 Configuration comes from WORKLOAD_CA_CONFIG (a YAML file) and WORKLOAD_CA_* variables; see README.`;
 
@@ -127,6 +137,34 @@ async function migrateCommand(): Promise<Exit> {
   return 0;
 }
 
+async function acmeCommand(args: string[]): Promise<Exit> {
+  const [group, verb, ...rest] = args;
+  const { values } = parseArgs({ args: rest, options: { binding: { type: 'string' } } });
+  if (group !== 'eab' || verb !== 'create' || !values.binding) {
+    console.error('usage: workload-ca acme eab create --binding NAME');
+    return 2;
+  }
+  const cfg = config();
+  let key: { keyId: string; hmacKey: string; binding: string };
+  if (cfg.databaseUrl !== null) {
+    const db = openPostgresLedger(cfg.databaseUrl, { max: 1, applicationName: 'workload-ca acme eab' });
+    try {
+      const k = newEabKey(values.binding);
+      await new SqlAcmeStore(db).createEabKey(k);
+      key = k;
+    } finally {
+      await db.close();
+    }
+  } else {
+    // The embedded ledger belongs to the running server; ask it.
+    key = await createEabKeyViaServer(cfg, values.binding);
+  }
+  console.log(`binding:  ${key.binding}\nkey id:   ${key.keyId}\nhmac key: ${key.hmacKey}`);
+  console.log(`\ncertbot: --eab-kid ${key.keyId} --eab-hmac-key ${key.hmacKey}`);
+  console.log(`lego:    --eab --kid ${key.keyId} --hmac ${key.hmacKey}`);
+  return 0;
+}
+
 async function main(argv: string[]): Promise<Exit> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -144,6 +182,10 @@ async function main(argv: string[]): Promise<Exit> {
       return policyCheck(rest);
     case 'token':
       return token(rest);
+    case 'acme':
+      return acmeCommand(rest);
+    case 'est':
+      return estCommand(rest, config().est.usersFile);
     case undefined:
     case 'help':
     case '--help':

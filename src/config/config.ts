@@ -46,6 +46,40 @@ export interface Config {
    */
   readonly admin: { readonly token: string | null; readonly tokenFile: string | null };
   readonly worker: { readonly concurrency: number; readonly metricsHost: string; readonly metricsPort: number };
+  readonly est: EstConfig;
+  readonly acme: AcmeConfig;
+}
+
+export interface AcmeConfig {
+  /** Whether newAccount needs an external account binding (the binding is what the policy matches). */
+  readonly externalAccountRequired: boolean;
+  readonly termsOfService: string | null;
+  /** The base URL clients use (behind a load balancer); otherwise built from the request's Host. */
+  readonly publicUrl: string | null;
+  readonly validation: {
+    readonly http01Port: number;
+    readonly tlsAlpn01Port: number;
+    /** "host:port" of the DNS server validation resolves names with; null for the system's. */
+    readonly resolver: string | null;
+    readonly timeoutMs: number;
+    readonly maxRedirects: number;
+    readonly maxResponseBytes: number;
+  };
+  /** How long a valid authorization is reused for new orders of the same account. */
+  readonly authorizationReuseSeconds: number;
+  readonly orderLifetimeSeconds: number;
+  readonly nonceLifetimeSeconds: number;
+  readonly rateLimits: { readonly newOrdersPerHour: number; readonly failedValidationsPerHour: number };
+}
+
+/** EST (RFC 7030): which labels exist and which client certificates each one trusts. */
+export interface EstConfig {
+  /** HTTP Basic bootstrap credentials, scrypt-hashed (`workload-ca est user add`). */
+  readonly usersFile: string;
+  /** PEM files of CAs whose client certificates authenticate on /.well-known/est/ (no label). */
+  readonly trustAnchors: readonly string[];
+  /** Label name to its own trust anchors; only configured labels exist. */
+  readonly labels: Readonly<Record<string, { readonly trustAnchors: readonly string[] }>>;
 }
 
 const schema = {
@@ -112,6 +146,56 @@ const schema = {
         metricsPort: { type: 'integer', minimum: 0, maximum: 65535 },
       },
     },
+    est: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        usersFile: { type: 'string', minLength: 1 },
+        trustAnchors: { type: 'array', items: { type: 'string', minLength: 1 } },
+        labels: {
+          type: 'object',
+          // RFC 7030 §3.2.2: a label is one path segment.
+          propertyNames: { pattern: '^[A-Za-z0-9_-]{1,64}$' },
+          additionalProperties: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { trustAnchors: { type: 'array', items: { type: 'string', minLength: 1 } } },
+          },
+        },
+      },
+    },
+    acme: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        externalAccountRequired: { type: 'boolean' },
+        termsOfService: { type: 'string', pattern: '^https?://' },
+        publicUrl: { type: 'string', pattern: '^https://[^/]+$' },
+        validation: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            http01Port: { type: 'integer', minimum: 1, maximum: 65535 },
+            tlsAlpn01Port: { type: 'integer', minimum: 1, maximum: 65535 },
+            resolver: { type: 'string', pattern: '^[^\\s]+:\\d+$' },
+            timeoutMs: { type: 'integer', minimum: 100, maximum: 120000 },
+            maxRedirects: { type: 'integer', minimum: 0, maximum: 20 },
+            maxResponseBytes: { type: 'integer', minimum: 128, maximum: 1048576 },
+          },
+        },
+        authorizationReuseSeconds: { type: 'integer', minimum: 0 },
+        orderLifetimeSeconds: { type: 'integer', minimum: 60 },
+        nonceLifetimeSeconds: { type: 'integer', minimum: 10 },
+        rateLimits: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            newOrdersPerHour: { type: 'integer', minimum: 1 },
+            failedValidationsPerHour: { type: 'integer', minimum: 1 },
+          },
+        },
+      },
+    },
   },
 } as const;
 
@@ -133,6 +217,15 @@ export const ENVIRONMENT: Readonly<Record<string, { path: string[]; type: 'strin
   WORKLOAD_CA_ADMIN_TOKEN_FILE: { path: ['adminTokenFile'], type: 'string' },
   WORKLOAD_CA_WORKER_CONCURRENCY: { path: ['worker', 'concurrency'], type: 'integer' },
   WORKLOAD_CA_WORKER_METRICS_PORT: { path: ['worker', 'metricsPort'], type: 'integer' },
+  WORKLOAD_CA_EST_USERS_FILE: { path: ['est', 'usersFile'], type: 'string' },
+  WORKLOAD_CA_ACME_EAB_REQUIRED: { path: ['acme', 'externalAccountRequired'], type: 'boolean' },
+  WORKLOAD_CA_ACME_TERMS_OF_SERVICE: { path: ['acme', 'termsOfService'], type: 'string' },
+  WORKLOAD_CA_ACME_PUBLIC_URL: { path: ['acme', 'publicUrl'], type: 'string' },
+  WORKLOAD_CA_ACME_HTTP01_PORT: { path: ['acme', 'validation', 'http01Port'], type: 'integer' },
+  WORKLOAD_CA_ACME_TLSALPN01_PORT: { path: ['acme', 'validation', 'tlsAlpn01Port'], type: 'integer' },
+  WORKLOAD_CA_ACME_RESOLVER: { path: ['acme', 'validation', 'resolver'], type: 'string' },
+  WORKLOAD_CA_ACME_NEW_ORDERS_PER_HOUR: { path: ['acme', 'rateLimits', 'newOrdersPerHour'], type: 'integer' },
+  WORKLOAD_CA_ACME_FAILED_VALIDATIONS_PER_HOUR: { path: ['acme', 'rateLimits', 'failedValidationsPerHour'], type: 'integer' },
 };
 
 export const DEV_TOKEN_ISSUER = 'https://token-issuer.workload-ca.test';
@@ -241,6 +334,36 @@ function resolveDefaults(raw: Raw, cwd: string): Config {
       concurrency: get(['worker', 'concurrency'], 8),
       metricsHost: get(['worker', 'metricsHost'], '127.0.0.1'),
       metricsPort: get(['worker', 'metricsPort'], 9464),
+    },
+    est: {
+      usersFile: path(['est', 'usersFile'], inData('est-users.json')),
+      trustAnchors: get<string[]>(['est', 'trustAnchors'], []).map((f) => resolve(cwd, f)),
+      labels: Object.fromEntries(
+        Object.entries(get<Record<string, { trustAnchors?: string[] }>>(['est', 'labels'], {})).map(([label, l]) => [
+          label,
+          { trustAnchors: (l.trustAnchors ?? []).map((f) => resolve(cwd, f)) },
+        ]),
+      ),
+    },
+    acme: {
+      externalAccountRequired: get(['acme', 'externalAccountRequired'], true),
+      termsOfService: get<string | null>(['acme', 'termsOfService'], null),
+      publicUrl: get<string | null>(['acme', 'publicUrl'], null),
+      validation: {
+        http01Port: get(['acme', 'validation', 'http01Port'], 80),
+        tlsAlpn01Port: get(['acme', 'validation', 'tlsAlpn01Port'], 443),
+        resolver: get<string | null>(['acme', 'validation', 'resolver'], null),
+        timeoutMs: get(['acme', 'validation', 'timeoutMs'], 10_000),
+        maxRedirects: get(['acme', 'validation', 'maxRedirects'], 10),
+        maxResponseBytes: get(['acme', 'validation', 'maxResponseBytes'], 8192),
+      },
+      authorizationReuseSeconds: get(['acme', 'authorizationReuseSeconds'], 24 * 3600),
+      orderLifetimeSeconds: get(['acme', 'orderLifetimeSeconds'], 3600),
+      nonceLifetimeSeconds: get(['acme', 'nonceLifetimeSeconds'], 3600),
+      rateLimits: {
+        newOrdersPerHour: get(['acme', 'rateLimits', 'newOrdersPerHour'], 300),
+        failedValidationsPerHour: get(['acme', 'rateLimits', 'failedValidationsPerHour'], 60),
+      },
     },
   };
 }

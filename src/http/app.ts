@@ -3,9 +3,13 @@
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import type { X509Certificate } from 'node:crypto';
 import type { Issuer } from '../issuance/issuer.js';
+import { acmePlugin } from './acme/plugin.js';
+import type { AcmeDeps } from './acme/deps.js';
+import { eabKeysApi } from './admin/eab-keys.js';
 import { inventoryApi, type InventoryDeps } from './admin/inventory.js';
 import { bundleApi } from './api/bundle.js';
 import { svidApi } from './api/svids.js';
+import { EST_PREFIX, estApi, type EstDeps } from './est/plugin.js';
 import type { TokenVerifier } from './auth/token-verifier.js';
 import { problem, sendProblem } from './problem.js';
 import swagger from '@fastify/swagger';
@@ -22,6 +26,9 @@ export interface AppDeps {
   readonly ready: () => Promise<{ ok: boolean; detail: string }>;
   readonly metrics: () => Promise<{ contentType: string; body: string }>;
   readonly inventory: InventoryDeps;
+  /** EST (RFC 7030); absent: no EST routes. */
+  readonly est?: EstDeps;
+  readonly acme: AcmeDeps;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -92,5 +99,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(svidApi, { issuer: deps.issuer, tokens: deps.tokens, issuing: deps.issuing });
   await app.register(bundleApi, { roots: deps.roots });
   await app.register(inventoryApi, deps.inventory);
+  // Its own encapsulated context under /.well-known/est: EST's body parsing and text/plain errors.
+  if (deps.est) await app.register(estApi, { ...deps.est, prefix: EST_PREFIX });
+  await app.register(eabKeysApi, { store: deps.acme.store, adminToken: deps.inventory.adminToken });
+  // Its own encapsulated context: its body parsing and error format are ACME's, not the API's.
+  await app.register(acmePlugin, deps.acme);
   return app;
 }

@@ -71,7 +71,8 @@ export interface IssuingKey {
 
 export class Issuer {
   private readonly profile: LeafProfile;
-  private readonly issuerKeyId: string;
+  /** Hex of the issuing key's identifier: with the serial, what names a certificate in the ledger. */
+  readonly issuerKeyId: string;
   private readonly issuingSubject: Buffer;
   private readonly keyId: Buffer;
 

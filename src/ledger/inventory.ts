@@ -72,7 +72,9 @@ export interface LedgerReader {
   recentDenials(limit: number, cursor?: string): Promise<Page<DenialRecord>>;
 }
 
-export class InvalidCursor extends Error {}
+export class InvalidCursor extends Error {
+  override readonly name = 'InvalidCursor';
+}
 
 const SUMMARY_COLUMNS = `serial, issuer_key_id, spiffe_id, dns_names, ip_addresses, not_before, not_after, path,
   requester_kind, requester_id, rule, policy_hash, issued_at, recorded_at`;

@@ -14,6 +14,11 @@ import { Issuer } from '../issuance/issuer.js';
 import { PolicyStore } from '../issuance/policy-store.js';
 import { devIssuerFiles } from '../dev/token-issuer.js';
 import type { LedgerReader } from '../ledger/inventory.js';
+import { buildEstDeps } from '../http/est/deps.js';
+import { NonceMint } from '../http/acme/nonces.js';
+import type { SharedState } from '../http/acme/shared-state.js';
+import type { AcmeStore } from '../http/acme/store.js';
+import { validateChallenge } from '../http/acme/validation/index.js';
 
 export interface Replica {
   readonly app: FastifyInstance;
@@ -28,6 +33,8 @@ export interface ReplicaOptions {
   /** Metrics for the whole server; in cluster mode the primary aggregates every worker's. */
   readonly metricsText?: () => Promise<{ contentType: string; body: string }>;
   readonly onMetrics?: (m: IssuanceMetrics) => void;
+  /** ACME's protocol state: Postgres and Redis, or the embedded primary. */
+  readonly acme: { readonly store: AcmeStore; readonly state: SharedState };
 }
 
 export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
@@ -64,6 +71,17 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
     issuing: ca.issuing,
     ready: () => sink.health(),
     inventory: { reader: opts.reader, adminToken: readAdminToken(config) },
+    est: buildEstDeps(config.est, { issuer, policy, audit: sink, observer: metrics, root: ca.root, issuing: ca.issuing }),
+    acme: {
+      config: config.acme,
+      store: opts.acme.store,
+      state: opts.acme.state,
+      nonces: new NonceMint(ca.issuingKey, opts.acme.state, config.acme.nonceLifetimeSeconds * 1000),
+      issuer,
+      policy,
+      issuing: ca.issuing,
+      validate: (type, domain, token, keyAuthorization) => validateChallenge(type, domain, token, keyAuthorization, config.acme.validation),
+    },
     metrics:
       opts.metricsText ??
       (async () => ({ contentType: client.register.contentType, body: await metrics.registry.metrics() })),
@@ -84,7 +102,7 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
   };
 }
 
-function readAdminToken(config: Config): string | null {
+export function readAdminToken(config: Config): string | null {
   if (config.admin.token !== null) return config.admin.token;
   const file = config.admin.tokenFile;
   return file !== null && existsSync(file) ? readFileSync(file, 'utf8').trim() || null : null;

@@ -26,6 +26,7 @@ import { prepareDataDir, prepareProduction } from './embedded.js';
 import { startReplica, type Replica } from './replica.js';
 import { baseUrl, displayPath, firstSvidHelp } from './banner.js';
 import { checkRedisDurability } from './redis-settings.js';
+import { embeddedAcmeState, ipcAcmeState, productionAcmeState, serveAcmeOverIpc, type AcmeState } from './acme-state.js';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
 
@@ -57,6 +58,10 @@ interface PrimaryState {
   readonly sink: AuditSink | null;
   /** The sink for a replica running in the primary itself (workers: 1). */
   readonly processSink: () => AuditSink;
+  /** Embedded only: the ACME state every worker shares. */
+  readonly acme: AcmeState | null;
+  /** The ACME state for a replica running in the primary itself. */
+  readonly processAcme: () => AcmeState;
   readonly describe: string;
 }
 
@@ -97,6 +102,7 @@ export async function serve(config: Config): Promise<void> {
     process.on('SIGTERM', shutdown);
   });
   await serving.stop();
+  await state.acme?.close();
   await state.sink?.close();
   await state.db.close();
 }
@@ -110,7 +116,8 @@ async function startEmbedded(config: Config): Promise<PrimaryState> {
   const sink = new GroupCommitSink(async (events) => {
     await recordEvents(db, 'embedded', events);
   });
-  return { db, sink, processSink: () => sink, describe: `embedded mode, ledger in ${displayPath(ledgerDir)}` };
+  const acme = embeddedAcmeState(db);
+  return { db, sink, processSink: () => sink, acme, processAcme: () => acme, describe: `embedded mode, ledger in ${displayPath(ledgerDir)}` };
 }
 
 async function startProduction(config: Config, mode: Extract<Mode, { kind: 'production' }>): Promise<PrimaryState> {
@@ -119,7 +126,13 @@ async function startProduction(config: Config, mode: Extract<Mode, { kind: 'prod
   const db = openPostgresLedger(mode.databaseUrl, { max: 2, applicationName: 'workload-ca serve' });
   // Several replicas may start at once; the migration lock makes that safe.
   await migrate(db, readMigrations(MIGRATIONS_DIR));
-  return { db, sink: null, processSink: () => productionSink(config, mode), describe: `production mode, audit queue on Redis (prefix ${config.redisPrefix}), ledger in Postgres` };
+  return {
+    db,
+    sink: null,
+    processSink: () => productionSink(config, mode),
+    acme: null,
+    processAcme: () => productionAcmeState(mode.databaseUrl, mode.redisUrl, config.redisPrefix),
+    describe: `production mode, audit queue on Redis (prefix ${config.redisPrefix}), ledger in Postgres` };
 }
 
 function productionSink(config: Config, mode: Extract<Mode, { kind: 'production' }>): BullMqAuditSink {
@@ -133,12 +146,14 @@ interface Serving {
 
 /** One process serves; `sink` is the primary's own (embedded) or a producer of its own. */
 async function serveSingle(config: Config, state: PrimaryState, sink: AuditSink): Promise<Serving> {
-  const replica = await startReplica({ config, sink, reader: new SqlLedgerReader(state.db) });
+  const acme = state.processAcme();
+  const replica = await startReplica({ config, sink, reader: new SqlLedgerReader(state.db), acme });
   const address = replica.app.server.address();
   return {
     stop: async () => {
       await replica.close();
       if (sink !== state.sink) await sink.close();
+      if (acme !== state.acme) await acme.close();
     },
     port: typeof address === 'object' && address ? address.port : config.listen.port,
   };
@@ -156,6 +171,7 @@ async function servePrimary(config: Config, state: PrimaryState): Promise<Servin
       serveAuditOverIpc(worker, state.sink);
       serveLedgerOverIpc(worker, reader);
     }
+    if (state.acme) serveAcmeOverIpc(worker, state.acme);
     worker.on('message', (msg: Partial<MetricsRequest>) => {
       if (msg?.t !== 'metrics') return;
       const reply = (body: string): void => {
@@ -218,10 +234,13 @@ async function serveWorker(config: Config, mode: Mode): Promise<void> {
   let sink: AuditSink;
   let reader: LedgerReader;
   let db: SqlClient | null = null;
+  let acme: AcmeState;
   if (mode.kind === 'embedded') {
     sink = new IpcAuditSink();
     reader = ipcLedgerReader();
+    acme = ipcAcmeState();
   } else {
+    acme = productionAcmeState(mode.databaseUrl, mode.redisUrl, config.redisPrefix);
     sink = productionSink(config, mode);
     db = openPostgresLedger(mode.databaseUrl, { max: 2, applicationName: 'workload-ca serve' });
     reader = new SqlLedgerReader(db);
@@ -238,6 +257,7 @@ async function serveWorker(config: Config, mode: Mode): Promise<void> {
     config,
     sink,
     reader,
+    acme,
     onMetrics: (m) => {
       // Constructing one installs prom-client's worker-side listener for the primary's requests.
       new client.AggregatorRegistry();
@@ -254,6 +274,7 @@ async function serveWorker(config: Config, mode: Mode): Promise<void> {
     void (async () => {
       await replica.close();
       await sink.close();
+      await acme.close();
       await db?.close();
       process.exit(0);
     })();

@@ -1,13 +1,13 @@
 // The inventory API for operators and incident responders: which workloads hold certificates,
 // and what was refused. Authenticated with the admin bearer credential; never open.
 
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { InvalidCursor, type CertificateFilter, type GroupBy, type LedgerReader } from '../../ledger/inventory.js';
 import { toPem } from '../../pki/certificate.js';
 import { problem, sendProblem } from '../problem.js';
+import { adminGuard } from './auth.js';
 
 export interface InventoryDeps {
   readonly reader: LedgerReader;
@@ -17,8 +17,6 @@ export interface InventoryDeps {
 
 // ajv-formats is CommonJS with a default export; under NodeNext its type is the module namespace.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
-
-const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 const time = { type: 'string', format: 'date-time' } as const;
 const listQuery = {
@@ -52,8 +50,6 @@ interface ListQuery {
 }
 
 export async function inventoryApi(app: FastifyInstance, deps: InventoryDeps): Promise<void> {
-  const expected = deps.adminToken === null ? null : digest(deps.adminToken);
-
   // Query strings carry numbers as text; this scope alone coerces (request bodies elsewhere never do).
   const ajv = addFormats(new Ajv({ coerceTypes: true, useDefaults: true, removeAdditional: false, allErrors: false }));
   app.setValidatorCompiler(({ schema }) => {
@@ -62,14 +58,7 @@ export async function inventoryApi(app: FastifyInstance, deps: InventoryDeps): P
       validate(data) ? { value: data } : { error: Object.assign(new Error(ajv.errorsText(validate.errors, { dataVar: 'query' })), { validation: validate.errors }) };
   });
 
-  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-    const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
-    // Compare digests so the comparison takes the same time whatever was sent.
-    if (expected === null || !m || !timingSafeEqual(digest(m[1]!), expected)) {
-      reply.header('www-authenticate', 'Bearer realm="workload-ca-admin"');
-      return sendProblem(reply, problem('unauthenticated', expected === null ? 'the inventory API has no admin credential configured' : 'a valid admin bearer token is required'));
-    }
-  });
+  app.addHook('onRequest', adminGuard(deps.adminToken));
 
   const guard = async <T>(reply: FastifyReply, fn: () => Promise<T>): Promise<T | FastifyReply> => {
     try {

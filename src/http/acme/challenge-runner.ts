@@ -1,0 +1,61 @@
+// Runs a challenge's validation in the background of the replica that received the request and
+// writes the outcome. If that replica dies mid-validation, the challenge stays `processing` with
+// an old start time, and whichever replica next sees it (a client polling the authorization, or
+// responding again) takes it over.
+
+import type { FastifyBaseLogger } from 'fastify';
+import type { AcmeConfig } from '../../config/config.js';
+import type { Validate } from './deps.js';
+import type { RateLimits } from './rate-limits.js';
+import type { Account, AcmeStore, Challenge } from './store.js';
+
+export class ChallengeRunner {
+  constructor(
+    private readonly store: AcmeStore,
+    private readonly validate: Validate,
+    private readonly limits: RateLimits,
+    private readonly config: AcmeConfig,
+    private readonly log: FastifyBaseLogger,
+    private readonly now: () => number,
+  ) {}
+
+  /** Validation older than this is taken to have died with its replica. */
+  get staleBefore(): number {
+    return this.now() - this.config.validation.timeoutMs - 30_000;
+  }
+
+  /** Claims the challenge and validates it in the background; false if someone else has it. */
+  async start(challenge: Challenge, identifier: string, account: Account): Promise<boolean> {
+    if (!(await this.store.startValidation(challenge.id, this.staleBefore))) return false;
+    void this.run(challenge, identifier, account).catch((err: Error) =>
+      // The challenge stays processing and will be taken over once stale.
+      this.log.error({ err, challenge: challenge.id }, 'recording a validation outcome failed'),
+    );
+    return true;
+  }
+
+  private async run(challenge: Challenge, identifier: string, account: Account): Promise<void> {
+    const keyAuthorization = `${challenge.token}.${account.thumbprint}`;
+    let outcome;
+    try {
+      outcome = await this.validate(challenge.type, identifier, challenge.token, keyAuthorization);
+    } catch (err) {
+      outcome = { ok: false as const, error: { type: 'connection' as const, detail: `validation failed: ${(err as Error).message}` } };
+    }
+    if (outcome.ok) {
+      const c = this.config;
+      await this.store.finishValidation(challenge.id, {
+        valid: true,
+        validUntil: this.now() + (c.orderLifetimeSeconds + c.authorizationReuseSeconds) * 1000,
+      });
+      return;
+    }
+    const e = outcome.error;
+    const status = e.type === 'incorrectResponse' || e.type === 'unauthorized' ? 403 : 400;
+    await this.store.finishValidation(challenge.id, {
+      valid: false,
+      error: { type: `urn:ietf:params:acme:error:${e.type}`, detail: `${challenge.type} for ${identifier}: ${e.detail}`, status },
+    });
+    await this.limits.failedValidation(account.id);
+  }
+}

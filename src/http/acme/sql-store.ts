@@ -1,0 +1,357 @@
+// AcmeStore on PostgreSQL (pg in production, PGlite in the embedded mode): the same SQL for both.
+
+import type { JWK } from 'jose';
+import type { SqlClient } from '../../ledger/sql.js';
+import type {
+  AcmeCertificate,
+  AcmeStore,
+  Account,
+  Authorization,
+  Challenge,
+  CreateAccountResult,
+  EabKey,
+  NewAuthorization,
+  Order,
+  Revocation,
+  StoredProblem,
+} from './store.js';
+
+type Row = Record<string, unknown>;
+type Tx = Pick<SqlClient, 'query'>;
+
+/** pg hands timestamps back as strings or Dates depending on its type parsers; PGlite as Dates. */
+const ms = (v: unknown): number => (v instanceof Date ? v.getTime() : new Date(String(v)).getTime());
+const msOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : ms(v));
+/** Timestamps go in as epoch milliseconds. */
+const TS = (n: number): string => `to_timestamp($${n}::double precision / 1000)`;
+const UNIQUE_VIOLATION = '23505';
+
+export class SqlAcmeStore implements AcmeStore {
+  constructor(private readonly db: SqlClient) {}
+
+  async createEabKey(key: EabKey): Promise<void> {
+    await this.db.query('INSERT INTO acme_eab_keys (key_id, hmac_key, binding) VALUES ($1, $2, $3)', [
+      key.keyId,
+      Buffer.from(key.hmacKey, 'base64url'),
+      key.binding,
+    ]);
+  }
+
+  async eabKey(keyId: string): Promise<EabKey | null> {
+    const { rows } = await this.db.query<Row>('SELECT key_id, hmac_key, binding, revoked_at FROM acme_eab_keys WHERE key_id = $1', [keyId]);
+    const r = rows[0];
+    if (!r) return null;
+    return {
+      keyId: String(r.key_id),
+      hmacKey: Buffer.from(r.hmac_key as Uint8Array).toString('base64url'),
+      binding: String(r.binding),
+      revoked: r.revoked_at !== null,
+    };
+  }
+
+  async createAccount(a: Omit<Account, 'createdAt' | 'status'> & { eabKeyId: string | null }): Promise<CreateAccountResult> {
+    const { rows } = await this.db.query<Row>(
+      `INSERT INTO acme_accounts (id, key_thumbprint, jwk, status, contact, binding, eab_key_id)
+       VALUES ($1, $2, $3::jsonb, 'valid', $4::jsonb, $5, $6)
+       ON CONFLICT (key_thumbprint) DO NOTHING
+       RETURNING *`,
+      [a.id, a.thumbprint, JSON.stringify(a.jwk), JSON.stringify(a.contact), a.binding, a.eabKeyId],
+    );
+    if (rows[0]) return { created: true, account: account(rows[0]) };
+    const existing = await this.accountByThumbprint(a.thumbprint);
+    if (!existing) throw new Error('account key conflict without an account holding it');
+    return { created: false, account: existing };
+  }
+
+  async accountById(id: string): Promise<Account | null> {
+    const { rows } = await this.db.query<Row>('SELECT * FROM acme_accounts WHERE id = $1', [id]);
+    return rows[0] ? account(rows[0]) : null;
+  }
+
+  async accountByThumbprint(thumbprint: string): Promise<Account | null> {
+    const { rows } = await this.db.query<Row>('SELECT * FROM acme_accounts WHERE key_thumbprint = $1', [thumbprint]);
+    return rows[0] ? account(rows[0]) : null;
+  }
+
+  async updateContact(id: string, contact: readonly string[]): Promise<Account | null> {
+    const { rows } = await this.db.query<Row>(
+      `UPDATE acme_accounts SET contact = $2::jsonb WHERE id = $1 AND status = 'valid' RETURNING *`,
+      [id, JSON.stringify(contact)],
+    );
+    return rows[0] ? account(rows[0]) : this.accountById(id);
+  }
+
+  async deactivateAccount(id: string): Promise<Account | null> {
+    await this.db.query(`UPDATE acme_accounts SET status = 'deactivated' WHERE id = $1 AND status = 'valid'`, [id]);
+    return this.accountById(id);
+  }
+
+  async changeKey(id: string, oldThumbprint: string, jwk: JWK, thumbprint: string): Promise<{ ok: true } | { ok: false; conflict: string | null }> {
+    try {
+      const { rows } = await this.db.query<Row>(
+        `UPDATE acme_accounts SET jwk = $3::jsonb, key_thumbprint = $4
+         WHERE id = $1 AND key_thumbprint = $2 AND status = 'valid' RETURNING id`,
+        [id, oldThumbprint, JSON.stringify(jwk), thumbprint],
+      );
+      return rows[0] ? { ok: true } : { ok: false, conflict: null };
+    } catch (err) {
+      if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+      const holder = await this.accountByThumbprint(thumbprint);
+      return { ok: false, conflict: holder?.id ?? null };
+    }
+  }
+
+  async createOrder(o: {
+    id: string;
+    accountId: string;
+    identifiers: readonly string[];
+    expiresAt: number;
+    reuseUntil: number;
+    fresh: readonly NewAuthorization[];
+  }): Promise<Order> {
+    return this.db.transaction(async (tx) => {
+      const { rows: reusable } = await tx.query<Row>(
+        `SELECT DISTINCT ON (identifier) id, identifier FROM acme_authorizations
+         WHERE account_id = $1 AND identifier = ANY($2::text[]) AND status = 'valid' AND expires_at > ${TS(3)}
+         ORDER BY identifier, expires_at DESC`,
+        [o.accountId, o.identifiers, o.reuseUntil],
+      );
+      const reused = new Map(reusable.map((r) => [String(r.identifier), String(r.id)]));
+      const authzIds: string[] = [];
+      for (const identifier of o.identifiers) {
+        const existing = reused.get(identifier);
+        if (existing !== undefined) {
+          authzIds.push(existing);
+          continue;
+        }
+        const fresh = o.fresh.find((f) => f.identifier === identifier);
+        if (!fresh) throw new Error(`no new authorization prepared for ${identifier}`);
+        await insertAuthorization(tx, o.accountId, fresh);
+        authzIds.push(fresh.id);
+      }
+      await tx.query(
+        `INSERT INTO acme_orders (id, account_id, status, identifiers, authorization_ids, expires_at)
+         VALUES ($1, $2, 'pending', $3::text[], $4::text[], ${TS(5)})`,
+        [o.id, o.accountId, o.identifiers, authzIds, o.expiresAt],
+      );
+      const order = await readOrder(tx, o.id);
+      if (!order) throw new Error('order vanished inside its own transaction');
+      return order;
+    });
+  }
+
+  order(id: string): Promise<Order | null> {
+    return readOrder(this.db, id);
+  }
+
+  async ordersOfAccount(accountId: string, limit: number): Promise<string[]> {
+    const { rows } = await this.db.query<Row>(
+      `SELECT id FROM acme_orders WHERE account_id = $1 AND status IN ('pending', 'processing')
+       ORDER BY created_at DESC LIMIT $2`,
+      [accountId, limit],
+    );
+    return rows.map((r) => String(r.id));
+  }
+
+  authorization(id: string): Promise<Authorization | null> {
+    return readAuthorization(this.db, id);
+  }
+
+  async deactivateAuthorization(id: string): Promise<Authorization | null> {
+    await this.db.query(`UPDATE acme_authorizations SET status = 'deactivated' WHERE id = $1 AND status IN ('pending', 'valid')`, [id]);
+    return readAuthorization(this.db, id);
+  }
+
+  async challenge(id: string): Promise<{ challenge: Challenge; authorization: Authorization } | null> {
+    const { rows } = await this.db.query<Row>('SELECT authorization_id FROM acme_challenges WHERE id = $1', [id]);
+    if (!rows[0]) return null;
+    const authorization = await readAuthorization(this.db, String(rows[0].authorization_id));
+    const challenge = authorization?.challenges.find((c) => c.id === id);
+    return authorization && challenge ? { challenge, authorization } : null;
+  }
+
+  async startValidation(challengeId: string, staleBefore: number): Promise<boolean> {
+    const { rows } = await this.db.query<Row>(
+      `UPDATE acme_challenges c SET status = 'processing', started_at = now()
+       FROM acme_authorizations a
+       WHERE c.id = $1 AND a.id = c.authorization_id AND a.status = 'pending' AND a.expires_at > now()
+         AND (c.status = 'pending' OR (c.status = 'processing' AND c.started_at < ${TS(2)}))
+       RETURNING c.id`,
+      [challengeId, staleBefore],
+    );
+    return rows.length === 1;
+  }
+
+  async finishValidation(challengeId: string, outcome: { valid: true; validUntil: number } | { valid: false; error: StoredProblem }): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<Row>(
+        `UPDATE acme_challenges SET status = $2, validated_at = CASE WHEN $2 = 'valid' THEN now() END, error = $3::jsonb
+         WHERE id = $1 AND status = 'processing' RETURNING authorization_id`,
+        [challengeId, outcome.valid ? 'valid' : 'invalid', outcome.valid ? null : JSON.stringify(outcome.error)],
+      );
+      if (!rows[0]) return;
+      if (outcome.valid) {
+        await tx.query(
+          `UPDATE acme_authorizations SET status = 'valid', expires_at = ${TS(2)} WHERE id = $1 AND status = 'pending'`,
+          [rows[0].authorization_id, outcome.validUntil],
+        );
+      } else {
+        await tx.query(`UPDATE acme_authorizations SET status = 'invalid' WHERE id = $1 AND status = 'pending'`, [rows[0].authorization_id]);
+      }
+    });
+  }
+
+  async beginFinalize(orderId: string, now: number): Promise<boolean> {
+    const { rows } = await this.db.query<Row>(
+      `UPDATE acme_orders o SET status = 'processing'
+       WHERE o.id = $1 AND o.status = 'pending' AND o.expires_at > ${TS(2)}
+         AND NOT EXISTS (
+           SELECT 1 FROM acme_authorizations a
+           WHERE a.id = ANY(o.authorization_ids) AND (a.status <> 'valid' OR a.expires_at <= ${TS(2)}))
+       RETURNING o.id`,
+      [orderId, now],
+    );
+    return rows.length === 1;
+  }
+
+  async abortFinalize(orderId: string): Promise<void> {
+    await this.db.query(`UPDATE acme_orders SET status = 'pending' WHERE id = $1 AND status = 'processing'`, [orderId]);
+  }
+
+  async completeFinalize(c: AcmeCertificate): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO acme_certificates (serial, order_id, account_id, chain_pem, identifiers, not_before, not_after)
+         VALUES ($1, $2, $3, $4, $5::text[], ${TS(6)}, ${TS(7)})`,
+        [c.serial, c.orderId, c.accountId, c.chainPem, c.identifiers, c.notBefore, c.notAfter],
+      );
+      const { rows } = await tx.query<Row>(
+        `UPDATE acme_orders SET status = 'valid', certificate_serial = $2 WHERE id = $1 AND status = 'processing' RETURNING id`,
+        [c.orderId, c.serial],
+      );
+      if (!rows[0]) throw new Error(`order ${c.orderId} was not processing when its certificate was recorded`);
+    });
+  }
+
+  async certificate(serial: string): Promise<AcmeCertificate | null> {
+    const { rows } = await this.db.query<Row>('SELECT * FROM acme_certificates WHERE serial = $1', [serial]);
+    const r = rows[0];
+    if (!r) return null;
+    return {
+      serial: String(r.serial),
+      orderId: String(r.order_id),
+      accountId: String(r.account_id),
+      chainPem: String(r.chain_pem),
+      identifiers: r.identifiers as string[],
+      notBefore: ms(r.not_before),
+      notAfter: ms(r.not_after),
+    };
+  }
+
+  async accountHoldsAuthorizations(accountId: string, identifiers: readonly string[], now: number): Promise<boolean> {
+    const { rows } = await this.db.query<Row>(
+      `SELECT count(DISTINCT identifier)::int AS n FROM acme_authorizations
+       WHERE account_id = $1 AND identifier = ANY($2::text[]) AND status = 'valid' AND expires_at > ${TS(3)}`,
+      [accountId, identifiers, now],
+    );
+    return Number(rows[0]?.n ?? 0) === new Set(identifiers).size;
+  }
+
+  async revoke(r: Revocation): Promise<boolean> {
+    const { rows } = await this.db.query<Row>(
+      `INSERT INTO revocations (issuer_key_id, serial, reason, revoked_by) VALUES ($1, $2, $3, $4::jsonb)
+       ON CONFLICT DO NOTHING RETURNING serial`,
+      [r.issuerKeyId, r.serial, r.reason, JSON.stringify(r.revokedBy)],
+    );
+    return rows.length === 1;
+  }
+
+  async revocation(issuerKeyId: string, serial: string): Promise<{ reason: number; revokedAt: number } | null> {
+    const { rows } = await this.db.query<Row>('SELECT reason, revoked_at FROM revocations WHERE issuer_key_id = $1 AND serial = $2', [
+      issuerKeyId,
+      serial,
+    ]);
+    return rows[0] ? { reason: Number(rows[0].reason), revokedAt: ms(rows[0].revoked_at) } : null;
+  }
+}
+
+async function insertAuthorization(tx: Tx, accountId: string, a: NewAuthorization): Promise<void> {
+  await tx.query(
+    `INSERT INTO acme_authorizations (id, account_id, identifier, status, expires_at) VALUES ($1, $2, $3, 'pending', ${TS(4)})`,
+    [a.id, accountId, a.identifier, a.expiresAt],
+  );
+  for (const c of a.challenges) {
+    await tx.query(`INSERT INTO acme_challenges (id, authorization_id, type, token, status) VALUES ($1, $2, $3, $4, 'pending')`, [
+      c.id,
+      a.id,
+      c.type,
+      c.token,
+    ]);
+  }
+}
+
+async function readOrder(db: Tx, id: string): Promise<Order | null> {
+  const { rows } = await db.query<Row>(
+    `SELECT o.*, (
+       SELECT coalesce(json_agg(json_build_object('status', a.status, 'expiresAt', a.expires_at)), '[]'::json)
+       FROM acme_authorizations a WHERE a.id = ANY(o.authorization_ids)) AS authz
+     FROM acme_orders o WHERE o.id = $1`,
+    [id],
+  );
+  const r = rows[0];
+  if (!r) return null;
+  const authz = (typeof r.authz === 'string' ? JSON.parse(r.authz) : r.authz) as { status: Authorization['status']; expiresAt: string }[];
+  return {
+    id: String(r.id),
+    accountId: String(r.account_id),
+    status: r.status as Order['status'],
+    identifiers: r.identifiers as string[],
+    authorizationIds: r.authorization_ids as string[],
+    expiresAt: ms(r.expires_at),
+    error: (r.error as StoredProblem | null) ?? null,
+    certificateSerial: (r.certificate_serial as string | null) ?? null,
+    authorizations: authz.map((a) => ({ status: a.status, expiresAt: ms(a.expiresAt) })),
+  };
+}
+
+async function readAuthorization(db: Tx, id: string): Promise<Authorization | null> {
+  const { rows } = await db.query<Row>(
+    `SELECT a.id, a.account_id, a.identifier, a.status, a.expires_at,
+            c.id AS c_id, c.type, c.token, c.status AS c_status, c.started_at, c.validated_at, c.error
+     FROM acme_authorizations a JOIN acme_challenges c ON c.authorization_id = a.id
+     WHERE a.id = $1 ORDER BY c.type`,
+    [id],
+  );
+  const first = rows[0];
+  if (!first) return null;
+  const challenges: Challenge[] = rows.map((r) => ({
+    id: String(r.c_id),
+    authorizationId: id,
+    type: r.type as Challenge['type'],
+    token: String(r.token),
+    status: r.c_status as Challenge['status'],
+    startedAt: msOrNull(r.started_at),
+    validatedAt: msOrNull(r.validated_at),
+    error: (r.error as StoredProblem | null) ?? null,
+  }));
+  return {
+    id: String(first.id),
+    accountId: String(first.account_id),
+    identifier: String(first.identifier),
+    status: first.status as Authorization['status'],
+    expiresAt: ms(first.expires_at),
+    challenges,
+  };
+}
+
+function account(r: Row): Account {
+  return {
+    id: String(r.id),
+    thumbprint: String(r.key_thumbprint),
+    jwk: r.jwk as JWK,
+    status: r.status as Account['status'],
+    contact: r.contact as string[],
+    binding: (r.binding as string | null) ?? null,
+    createdAt: ms(r.created_at),
+  };
+}

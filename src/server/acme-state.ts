@@ -1,0 +1,51 @@
+// Where ACME's protocol state lives in each mode: Postgres and Redis shared by every replica in
+// production; the primary's PGlite and memory in the embedded mode, reached over IPC by workers.
+
+import type { Worker } from 'node:cluster';
+import { RedisSharedState } from '../http/acme/redis-state.js';
+import { MemorySharedState, SHARED_STATE_METHODS, type SharedState } from '../http/acme/shared-state.js';
+import { SqlAcmeStore } from '../http/acme/sql-store.js';
+import { ACME_STORE_METHODS, type AcmeStore } from '../http/acme/store.js';
+import { openPostgresLedger } from '../ledger/postgres.js';
+import type { SqlClient } from '../ledger/sql.js';
+import { ipcProxy, serveOverIpc } from './ipc-proxy.js';
+
+export interface AcmeState {
+  readonly store: AcmeStore;
+  readonly state: SharedState;
+  close(): Promise<void>;
+}
+
+const STORE_SERVICE = 'acme-store';
+const STATE_SERVICE = 'acme-state';
+
+/** The embedded primary's: the ledger's own PGlite and this process's memory. */
+export function embeddedAcmeState(db: SqlClient): AcmeState {
+  const state = new MemorySharedState();
+  return { store: new SqlAcmeStore(db), state, close: () => state.close() };
+}
+
+/** A production replica's: its own pool (ACME is chattier than the ledger reads) and Redis. */
+export function productionAcmeState(databaseUrl: string, redisUrl: string, redisPrefix: string): AcmeState {
+  const db = openPostgresLedger(databaseUrl, { max: 8, applicationName: 'workload-ca acme' });
+  const state = new RedisSharedState(redisUrl, redisPrefix);
+  return {
+    store: new SqlAcmeStore(db),
+    state,
+    async close() {
+      await state.close();
+      await db.close();
+    },
+  };
+}
+
+/** An embedded worker's: proxies to the primary. */
+export function ipcAcmeState(): AcmeState {
+  const state = { ...ipcProxy<SharedState>(STATE_SERVICE, SHARED_STATE_METHODS), close: async () => undefined };
+  return { store: ipcProxy<AcmeStore>(STORE_SERVICE, ACME_STORE_METHODS), state, close: async () => undefined };
+}
+
+export function serveAcmeOverIpc(worker: Worker, acme: AcmeState): void {
+  serveOverIpc(worker, STORE_SERVICE, acme.store, ACME_STORE_METHODS);
+  serveOverIpc(worker, STATE_SERVICE, acme.state, SHARED_STATE_METHODS);
+}
