@@ -56,7 +56,7 @@ export async function startServer(opts: { workers?: number; env?: NodeJS.Process
   const rootFile = join(dataDir, 'ca/root-ca.pem');
   const cli = async (args: string[]) => {
     try {
-      const r = await promisify(execFile)(process.execPath, [...CLI, ...args], { env, cwd: ROOT });
+      const r = await promisify(execFile)(process.execPath, [...CLI, ...args], { env: { ...env, WORKLOAD_CA_PORT: String(port) }, cwd: ROOT });
       return { stdout: r.stdout, stderr: r.stderr, code: 0 };
     } catch (err) {
       const e = err as { stdout: string; stderr: string; code: number };
