@@ -8,6 +8,9 @@ command -v openssl >/dev/null || need_pkgs+=(openssl)
 command -v curl >/dev/null || need_pkgs+=(curl)
 command -v redis-server >/dev/null || need_pkgs+=(redis-server)
 command -v pg_ctlcluster >/dev/null || need_pkgs+=(postgresql)
+# Real ACME clients for the interoperability tests.
+command -v certbot >/dev/null || need_pkgs+=(certbot)
+command -v lego >/dev/null || need_pkgs+=(lego)
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -41,6 +41,8 @@ export interface CertificateDetail extends CertificateSummary {
   event_id: string;
   /** Base64 DER. */
   certificate: string;
+  /** Set once the certificate is revoked (through ACME today). */
+  revocation: { reason: number; revoked_at: string; revoked_by: unknown } | null;
 }
 
 export interface Page<T> {
@@ -153,7 +155,12 @@ export class SqlLedgerReader implements LedgerReader {
 
   async getCertificate(serial: string): Promise<CertificateDetail[]> {
     const { rows } = await this.db.query<Record<string, unknown>>(
-      `SELECT ${SUMMARY_COLUMNS}, requester, csr_sha256, event_id, certificate FROM certificates WHERE serial = $1`,
+      `SELECT ${SUMMARY_COLUMNS.replace(/(\w+)/g, 'c.$1')}, c.requester, c.csr_sha256, c.event_id, c.certificate,
+         CASE WHEN r.serial IS NULL THEN NULL
+              ELSE json_build_object('reason', r.reason, 'revoked_at', r.revoked_at, 'revoked_by', r.revoked_by) END AS revocation
+       FROM certificates c
+       LEFT JOIN revocations r ON r.issuer_key_id = c.issuer_key_id AND r.serial = c.serial
+       WHERE c.serial = $1`,
       [serial],
     );
     return rows.map((r) => plain<CertificateDetail>(r));

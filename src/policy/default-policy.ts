@@ -60,5 +60,19 @@ rules:
         spiffeId: ${q(`spiffe://${opts.trustDomain}/*`)}
     grant:
       spiffeId: '{requester.spiffeId}'
+
+  # VMs use ACME (certbot, lego, ...) with an external account binding made by
+  # \`workload-ca acme eab create --binding NAME\`. Accounts of binding NAME may order names
+  # under NAME.vm.${opts.trustDomain} and get spiffe://<trust domain>/vm/NAME/<first DNS name>.
+  - name: acme-vms
+    match:
+      paths: [acme]
+      acme:
+        binding: "*"
+    grant:
+      spiffeId: 'spiffe://{trustDomain}/vm/{binding}/{dnsName}'
+      dnsNames: [${q(`*.{binding}.vm.${opts.trustDomain}`)}]
+      defaultLifetime: 24h
+      maxLifetime: 24h
 `;
 }

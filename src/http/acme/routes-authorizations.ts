@@ -28,6 +28,7 @@ export function authorizationRoutes(app: FastifyInstance, ctx: AcmeContext, runn
       const stale = authz.challenges.find((c) => c.status === 'processing' && (c.startedAt ?? 0) < runner.staleBefore);
       if (stale !== undefined) await runner.start(stale, authz.identifier, account);
     }
+    if (authz.challenges.some((c) => c.status === 'processing')) reply.header('Retry-After', '1');
     return sendJson(reply, 200, authorizationView(authz, urls, ctx.now()));
   });
 
@@ -46,6 +47,9 @@ export function authorizationRoutes(app: FastifyInstance, ctx: AcmeContext, runn
     if (challenge.status === 'pending' && authzStatus === 'pending') {
       await ctx.limits.checkValidation(account.id);
       if (await runner.start(challenge, authorization.identifier, account)) {
+        // Validation usually takes milliseconds; tell pollers to come back soon, not in the
+        // several seconds clients assume by default.
+        reply.header('Retry-After', '1');
         return sendJson(reply, 200, challengeView({ ...challenge, status: 'processing' }, urls));
       }
     } else if (challenge.status === 'pending') {
