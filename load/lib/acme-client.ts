@@ -50,6 +50,8 @@ export class RawAcmeClient {
     readonly ca: string,
     public key: AccountKey,
     connections = 1,
+    /** A new connection per request, so that a layer-4 balancer spreads them over replicas. */
+    private readonly freshConnections = false,
   ) {
     this.dispatcher = new Agent({ connect: { ca }, connections, pipelining: 1, keepAliveTimeout: 60_000 });
   }
@@ -100,6 +102,7 @@ export class RawAcmeClient {
     const res = await request(url, {
       method: method as 'GET',
       dispatcher: this.dispatcher,
+      reset: this.freshConnections,
       ...(body !== undefined ? { body } : {}),
       headers: contentType ? { 'content-type': contentType } : {},
     });

@@ -105,20 +105,30 @@ export async function startRedis(): Promise<TestRedis> {
 
 export interface Relay {
   readonly port: number;
+  /** Connections accepted so far, per target (in the order the targets were given). */
+  readonly connections: readonly number[];
   /** Refuses new connections and drops open ones: the database is unreachable. */
   cut(): Promise<void>;
   restore(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** A TCP relay to a real server; cutting it is a network outage between client and server. */
-export async function startRelay(targetPort: number): Promise<Relay> {
+/**
+ * A TCP relay to a real server; cutting it is a network outage between client and server. With
+ * several targets it is a round-robin load balancer (per connection), as a layer-4 one would be.
+ */
+export async function startRelay(targets: number | readonly number[]): Promise<Relay> {
+  const ports = typeof targets === 'number' ? [targets] : [...targets];
+  const connections = ports.map(() => 0);
+  let next = 0;
   const port = await freePort();
   const sockets = new Set<Socket>();
   let server: Server | null = null;
   const listen = async (): Promise<void> => {
     server = createServer((client) => {
-      const upstream = connect(targetPort, '127.0.0.1');
+      const i = next++ % ports.length;
+      connections[i]!++;
+      const upstream = connect(ports[i]!, '127.0.0.1');
       sockets.add(client).add(upstream);
       const drop = (): void => {
         client.destroy();
@@ -140,5 +150,5 @@ export async function startRelay(targetPort: number): Promise<Relay> {
     if (s) await new Promise<void>((r) => s.close(() => r()));
   };
   await listen();
-  return { port, cut: stop, restore: listen, close: stop };
+  return { port, connections, cut: stop, restore: listen, close: stop };
 }

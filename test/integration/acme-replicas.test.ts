@@ -1,0 +1,130 @@
+// Stateless ACME replicas: two `serve` processes in production mode on one Postgres and one Redis,
+// behind a round-robin TCP balancer that gives every request a new connection, so consecutive
+// requests of one order land on different replicas. Nothing a replica keeps in memory can help.
+
+import { strict as assert } from 'node:assert';
+import { X509Certificate, randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { RawAcmeClient, completeOrder, newAccountKey } from '../../load/lib/acme-client.js';
+import { startDnsServer, type DnsServer } from '../helpers/dns-server.js';
+import { buildCsr, sanExtension } from '../helpers/csr.js';
+import { createDatabase, freePort, startRedis, startRelay, type Relay, type TestDatabase, type TestRedis } from '../helpers/infra.js';
+import { https, startCli, startServer, type TestProcess, type TestServer } from '../helpers/server.js';
+
+const ADMIN = `admin-${randomBytes(8).toString('hex')}`;
+const TD = 'workload-ca.test';
+let db: TestDatabase;
+let redis: TestRedis;
+let dns: DnsServer;
+let responder: Server;
+let replicas: TestServer[] = [];
+let worker: TestProcess;
+let lb: Relay;
+const tokens = new Map<string, string>();
+
+async function eventually(what: string, probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+async function client(): Promise<RawAcmeClient> {
+  const r = await https(replicas[0]!, 'POST', '/v1/admin/acme/eab-keys', {
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ binding: 'web' }),
+  });
+  assert.equal(r.status, 201, r.body);
+  const c = await new RawAcmeClient(`https://127.0.0.1:${lb.port}/acme/directory`, replicas[0]!.rootPem, await newAccountKey(), 4, true).init();
+  assert.equal((await c.newAccount(JSON.parse(r.body) as { keyId: string; hmacKey: string })).status, 201);
+  return c;
+}
+
+before(async () => {
+  db = await createDatabase();
+  redis = await startRedis();
+  dns = await startDnsServer();
+  const http01 = await freePort();
+  responder = createServer((req, res) => {
+    const ka = tokens.get((req.url ?? '').split('/').pop() ?? '');
+    res.writeHead(ka ? 200 : 404).end(ka ?? '');
+  });
+  await new Promise<void>((r) => responder.listen(http01, '127.0.0.1', r));
+  const bootstrap = await startServer({ workers: 1 });
+  await bootstrap.stop();
+  const env = {
+    DATABASE_URL: db.url(),
+    REDIS_URL: redis.url,
+    WORKLOAD_CA_REDIS_PREFIX: `wlca-acme-${randomBytes(4).toString('hex')}`,
+    WORKLOAD_CA_ADMIN_TOKEN: ADMIN,
+    WORKLOAD_CA_ACME_HTTP01_PORT: String(http01),
+    WORKLOAD_CA_ACME_RESOLVER: dns.address,
+  };
+  replicas = [await startServer({ workers: 1, dataDir: bootstrap.dataDir, env }), await startServer({ workers: 1, dataDir: bootstrap.dataDir, env })];
+  worker = await startCli(['worker'], { ...replicas[0]!.env, WORKLOAD_CA_WORKER_METRICS_PORT: '0' }, /ledger worker running/);
+  lb = await startRelay(replicas.map((r) => r.port));
+});
+
+after(async () => {
+  await lb?.close();
+  await worker?.stop();
+  for (const r of replicas) await r.stop();
+  await new Promise((r) => responder?.close(r));
+  await dns?.close();
+  await redis?.stop();
+  await db?.drop();
+});
+
+describe('ACME across two replicas', () => {
+  it('completes orders whose requests alternate between replicas, and the ledger gets each certificate once', async () => {
+    const before = [...lb.connections];
+    const serials: string[] = [];
+    await Promise.all(
+      [1, 2, 3].map(async (i) => {
+        const c = await client();
+        const host = `multi${i}.web.vm.${TD}`;
+        const r = await completeOrder(c, [host], buildCsr({ extensions: [sanExtension({ dns: [host] })] }).der, (t, ka) => tokens.set(t, ka));
+        serials.push(new X509Certificate(r.chainPem).serialNumber.toLowerCase());
+        await c.close();
+      }),
+    );
+    const used = lb.connections.map((n, i) => n - before[i]!);
+    assert.ok(used.every((n) => n >= 10), `both replicas served many requests: ${used.join(', ')}`);
+    await eventually('ledger rows', async () => (await db.query('SELECT serial FROM certificates WHERE path = $1', ['acme'])).length >= 3);
+    const rows = await db.query<{ serial: string }>('SELECT serial FROM certificates WHERE path = $1', ['acme']);
+    assert.deepEqual(rows.map((r) => r.serial).sort(), serials.sort());
+  });
+
+  it('concurrent finalize on different replicas issues one certificate and one ledger row', async () => {
+    const c = await client();
+    const host = `race.web.vm.${TD}`;
+    const o = await c.post(c.directory.newOrder!, { identifiers: [{ type: 'dns', value: host }] });
+    const authzUrl = (o.json!.authorizations as string[])[0]!;
+    const ch = ((await c.post(authzUrl, '')).json!.challenges as { type: string; url: string; token: string }[]).find((x) => x.type === 'http-01')!;
+    tokens.set(ch.token, c.keyAuthorization(ch.token));
+    await c.post(ch.url, {});
+    await eventually('authorization valid', async () => (await c.post(authzUrl, '')).json!.status === 'valid');
+    const csr = buildCsr({ extensions: [sanExtension({ dns: [host] })] }).der.toString('base64url');
+    const results = await Promise.all([1, 2, 3, 4].map(() => c.post(o.json!.finalize as string, { csr })));
+    const ok = results.filter((r) => r.status === 200);
+    assert.equal(ok.length, 1, results.map((r) => `${r.status} ${r.text}`).join('\n'));
+    for (const r of results.filter((x) => x.status !== 200)) assert.equal(r.json!.type, 'urn:ietf:params:acme:error:orderNotReady');
+    await eventually('the ledger row', async () => (await db.query('SELECT 1 FROM certificates WHERE spiffe_id = $1', [`spiffe://${TD}/vm/web/${host}`])).length === 1);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal((await db.query('SELECT 1 FROM certificates WHERE spiffe_id = $1', [`spiffe://${TD}/vm/web/${host}`])).length, 1);
+    assert.equal((await db.query('SELECT 1 FROM acme_certificates')).length, 4);
+    await c.close();
+  });
+
+  it('a nonce from one replica is spent once across both', async () => {
+    const c = await client();
+    const nonce = await c.nonce();
+    const payload = { identifiers: [{ type: 'dns', value: `n.web.vm.${TD}` }] };
+    const [a, b] = await Promise.all([c.post(c.directory.newOrder!, payload, { nonce }), c.post(c.directory.newOrder!, payload, { nonce })]);
+    assert.deepEqual([a.status, b.status].sort(), [201, 400]);
+    await c.close();
+  });
+});
