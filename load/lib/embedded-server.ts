@@ -44,6 +44,8 @@ export interface EmbeddedOptions {
   readonly cpuProfDir: string | null;
   /** Redis queue and Postgres ledger instead of the embedded ledger. */
   readonly production: boolean;
+  /** More settings for the server (the ACME bench's validation ports and resolver). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export async function startEmbeddedServer(opts: EmbeddedOptions): Promise<EmbeddedServer> {
@@ -97,6 +99,7 @@ function serverEnv(dataDir: string, opts: EmbeddedOptions): NodeJS.ProcessEnv {
     WORKLOAD_CA_TRUST_DOMAIN: opts.trustDomain,
     // Request logging would measure the logger, not the CA.
     WORKLOAD_CA_LOG_LEVEL: 'warn',
+    ...opts.env,
   };
 }
 

@@ -36,7 +36,8 @@ export interface IssuedEvent extends EventBase {
 
 export interface DeniedEvent extends EventBase {
   readonly kind: 'denied';
-  readonly code: DenialCode | 'bad-csr';
+  /** A policy denial, a CSR the checks refused, or a protocol refusal before either (EST). */
+  readonly code: DenialCode | 'bad-csr' | 'unauthenticated' | 'bad-request';
   readonly reason: string;
   readonly requestedSpiffeId: string | null;
 }

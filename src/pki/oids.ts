@@ -22,4 +22,6 @@ export const OID = {
   clientAuth: '1.3.6.1.5.5.7.3.2',
   commonName: '2.5.4.3',
   organizationName: '2.5.4.10',
+  pkcs7Data: '1.2.840.113549.1.7.1',
+  pkcs7SignedData: '1.2.840.113549.1.7.2',
 } as const;

@@ -24,6 +24,7 @@ import {
   type CompiledRule,
   type DnsPattern,
   type EnrollmentPath,
+  type EstAuth,
   type Guardrails,
   type IpRange,
   type KeyAlgorithm,
@@ -150,7 +151,8 @@ class RuleCompiler {
   compile(): CompiledRule | null {
     const requester = this.requester();
     const kind = requester === null ? null : MATCHER_TO_REQUESTER[requester.kind];
-    const spiffeId = this.spiffeIdTemplate(kind);
+    const scoped = this.spiffeIdTemplate(kind);
+    const spiffeId = scoped?.template ?? null;
     const dnsNames = this.dnsPatterns(kind);
     const ipRanges = this.ipRanges();
     const keyAlgorithms = this.keyAlgorithms();
@@ -162,6 +164,7 @@ class RuleCompiler {
       requester,
       grant: Object.freeze({
         spiffeId,
+        spiffeIdScope: scoped!.scope,
         dnsNames: Object.freeze(dnsNames),
         ipRanges: Object.freeze(ipRanges),
         keyAlgorithms: Object.freeze(keyAlgorithms),
@@ -205,7 +208,15 @@ class RuleCompiler {
     if (m.svid !== undefined) return Object.freeze({ kind: 'svid', spiffeId: compileGlob(m.svid.spiffeId) });
     if (m.acme !== undefined) return Object.freeze({ kind: 'acme', binding: glob(m.acme.binding) });
     const est = m.est!;
-    return Object.freeze({ kind: 'est', label: glob(est.label), name: glob(est.name) });
+    return Object.freeze({
+      kind: 'est',
+      label: glob(est.label),
+      name: glob(est.name),
+      auth: est.auth === undefined ? null : Object.freeze([...(est.auth as readonly EstAuth[])]),
+      spiffeId: glob(est.spiffeId),
+      subject: glob(est.subject),
+      san: glob(est.san),
+    });
   }
 
   /** Compiles a template and checks that each placeholder can have a value for this requester. */
@@ -228,16 +239,20 @@ class RuleCompiler {
     return usable ? c.template : null;
   }
 
-  private spiffeIdTemplate(kind: Requester['kind'] | null): Template | null {
+  /** A trailing `/*` grants the subtree under the rest of the template. */
+  private spiffeIdTemplate(kind: Requester['kind'] | null): { template: Template; scope: 'exact' | 'subtree' } | null {
     const rel = ['grant', 'spiffeId'];
-    const source = this.doc.grant.spiffeId;
+    const written = this.doc.grant.spiffeId;
+    const scope = written.endsWith('/*') ? 'subtree' : 'exact';
+    const source = scope === 'subtree' ? written.slice(0, -2) : written;
     const td = this.guardrails.trustDomain;
     const t = this.template(rel, source, kind);
-    if (t === null || t.kind === 'requester-id') return t;
+    if (t === null) return null;
+    if (t.kind === 'requester-id') return { template: t, scope };
     if (!source.startsWith('spiffe://{trustDomain}/') && !source.startsWith(`spiffe://${td}/`)) {
       this.problem(
         rel,
-        `must start with "spiffe://{trustDomain}/" or "spiffe://${td}/", or be exactly "{requester.spiffeId}": a rule cannot grant IDs outside the trust domain`,
+        `must start with "spiffe://{trustDomain}/" or "spiffe://${td}/", or be exactly "{requester.spiffeId}" (optionally followed by "/*"): a rule cannot grant IDs outside the trust domain`,
       );
       return null;
     }
@@ -248,7 +263,7 @@ class RuleCompiler {
       this.problem(rel, `renders malformed SPIFFE IDs (placeholders shown as "x"): ${problem}`);
       return null;
     }
-    return t;
+    return { template: t, scope };
   }
 
   private dnsPatterns(kind: Requester['kind'] | null): DnsPattern[] {

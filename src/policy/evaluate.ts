@@ -57,12 +57,18 @@ function requesterMatches(m: RequesterMatcher, r: Requester): boolean {
     case 'acme':
       return r.kind === 'acme-account' && (m.binding === null || (r.binding !== null && globMatches(m.binding, r.binding)));
     case 'est':
-      return (
-        r.kind === 'est-client' &&
-        (m.name === null || globMatches(m.name, r.name)) &&
-        (m.label === null || (r.label !== null && globMatches(m.label, r.label)))
-      );
+      return r.kind === 'est-client' && estMatches(m, r);
   }
+}
+
+function estMatches(m: Extract<RequesterMatcher, { kind: 'est' }>, r: Extract<Requester, { kind: 'est-client' }>): boolean {
+  if (m.name !== null && !globMatches(m.name, r.name)) return false;
+  if (m.label !== null && (r.label === null || !globMatches(m.label, r.label))) return false;
+  if (m.auth !== null && (r.auth === undefined || !m.auth.includes(r.auth))) return false;
+  if (m.spiffeId !== null && (r.spiffeId == null || !globMatches(m.spiffeId, r.spiffeId))) return false;
+  if (m.subject !== null && (r.certificate === null || !globMatches(m.subject, r.certificate.subject))) return false;
+  if (m.san !== null && (r.certificate === null || !r.certificate.sans.some((s) => globMatches(m.san!, s)))) return false;
+  return true;
 }
 
 /** A string claim matches if any glob does; an array claim if any of its strings does. */
@@ -132,7 +138,20 @@ function decide(policy: Policy, rule: CompiledRule, input: PolicyInput): Decisio
   // well-formed ID in our trust domain.
   const bad = spiffeIdProblem(id.value, policy.guardrails.trustDomain);
   if (bad !== null) return deny(name, 'identity-not-allowed', `rule "${name}" cannot grant an identity: ${bad}`);
-  if (input.spiffeId !== null && input.spiffeId !== id.value) {
+  let granted = id.value;
+  if (grant.spiffeIdScope === 'subtree') {
+    const under = `${id.value}/`;
+    if (input.spiffeId === null) {
+      return deny(name, 'identity-not-allowed', `rule "${name}" grants IDs under ${under}; the request must name one (a URI SAN in the CSR)`);
+    }
+    if (!input.spiffeId.startsWith(under)) {
+      return deny(name, 'identity-not-allowed', `asked for ${input.spiffeId}, but rule "${name}" grants only IDs under ${under}`);
+    }
+    // The requested tail was never checked by a template: the whole must be a well-formed ID.
+    const badTail = spiffeIdProblem(input.spiffeId, policy.guardrails.trustDomain);
+    if (badTail !== null) return deny(name, 'identity-not-allowed', `asked for a malformed SPIFFE ID: ${badTail}`);
+    granted = input.spiffeId;
+  } else if (input.spiffeId !== null && input.spiffeId !== id.value) {
     return deny(name, 'identity-not-allowed', `asked for ${input.spiffeId}, but rule "${name}" grants ${id.value}`);
   }
 
@@ -164,7 +183,7 @@ function decide(policy: Policy, rule: CompiledRule, input: PolicyInput): Decisio
   return {
     allowed: true,
     rule: name,
-    spiffeId: id.value,
+    spiffeId: granted,
     dnsNames: input.dnsNames,
     ipAddresses: input.ipAddresses,
     lifetimeSeconds: lifetime,

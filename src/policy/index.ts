@@ -4,6 +4,7 @@
 export * from './types.js';
 export { parsePolicy, RESERVED_RULE_NAMES, type ParseResult } from './document.js';
 export { evaluate } from './evaluate.js';
+export { previewNames, type NamesDecision } from './names.js';
 export { defaultPolicyYaml, type DefaultPolicyOptions } from './default-policy.js';
 export { parseDuration, formatDuration, type DurationResult } from './duration.js';
 export { POLICY_SCHEMA, type PolicyDocument, type RuleDocument } from './schema.js';

@@ -7,7 +7,7 @@
 // `x-expect` completes "must be …" in problem messages, where ajv's own text would show a regex.
 
 import { DURATION_HINT, DURATION_PATTERN } from './duration.js';
-import { ENROLLMENT_PATHS, KEY_ALGORITHMS } from './types.js';
+import { ENROLLMENT_PATHS, EST_AUTH_KINDS, KEY_ALGORITHMS } from './types.js';
 
 /** The document as the schema admits it, before any semantic check. */
 export interface PolicyDocument {
@@ -27,7 +27,14 @@ export interface RuleDocument {
     readonly token?: { readonly issuer: string; readonly claims?: Readonly<Record<string, string | readonly string[]>> };
     readonly svid?: { readonly spiffeId: string };
     readonly acme?: { readonly binding?: string };
-    readonly est?: { readonly label?: string; readonly name?: string };
+    readonly est?: {
+      readonly label?: string;
+      readonly name?: string;
+      readonly auth?: readonly string[];
+      readonly spiffeId?: string;
+      readonly subject?: string;
+      readonly san?: string;
+    };
   };
   readonly grant: {
     readonly spiffeId: string;
@@ -135,7 +142,14 @@ export const POLICY_SCHEMA = {
               est: {
                 type: 'object',
                 additionalProperties: false,
-                properties: { label: glob, name: glob },
+                properties: {
+                  label: glob,
+                  name: glob,
+                  auth: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: EST_AUTH_KINDS.filter((k) => k !== 'none') } },
+                  spiffeId: glob,
+                  subject: glob,
+                  san: glob,
+                },
               },
             },
           },

@@ -49,7 +49,7 @@ export const REQUESTER_FIELDS: { readonly [K in Requester['kind']]: readonly str
   token: ['issuer', 'subject'],
   svid: ['spiffeId', 'serial'],
   'acme-account': ['accountId', 'binding'],
-  'est-client': ['name', 'label'],
+  'est-client': ['name', 'label', 'spiffeId'],
 };
 const ALL_REQUESTER_FIELDS = [...new Set(Object.values(REQUESTER_FIELDS).flat())];
 
@@ -219,8 +219,10 @@ export function refUnavailableReason(ref: TemplateRef, kind: Requester['kind']):
 export function renderTemplate(t: Template, vars: TemplateVariables, rule: ValueRule = SPIFFE_SEGMENT): RenderResult {
   if (t.kind === 'requester-id') {
     const r = vars.requester;
-    if (r.kind !== 'svid') return { ok: false, reason: `${t.source}: a ${r.kind} requester has no SPIFFE ID` };
-    return { ok: true, value: r.spiffeId };
+    // An EST client has one only when it presented a current certificate from this CA.
+    const id = r.kind === 'svid' ? r.spiffeId : r.kind === 'est-client' ? (r.spiffeId ?? null) : null;
+    if (id === null) return { ok: false, reason: `${t.source}: this ${r.kind} requester has no SPIFFE ID` };
+    return { ok: true, value: id };
   }
   if (t.constant !== null) return { ok: true, value: t.constant };
   let out = '';

@@ -34,11 +34,35 @@ export type Requester =
     }
   | {
       readonly kind: 'est-client';
-      /** Basic user name, or the client certificate's subject. */
+      /**
+       * Basic user name; for a client certificate, its subject's common name, else its SPIFFE ID,
+       * else its whole subject.
+       */
       readonly name: string;
       readonly label: string | null;
-      readonly certificate: { readonly subject: string; readonly sans: readonly string[] } | null;
+      readonly certificate: {
+        /** `C=.., O=.., CN=..` in the certificate's own order. */
+        readonly subject: string;
+        /** `URI:…`, `DNS:…`, `IP Address:…`, as in the certificate. */
+        readonly sans: readonly string[];
+        readonly issuer?: string;
+        readonly serial?: string;
+      } | null;
+      /** What proved the identity; absent for callers that predate it (treated as unknown). */
+      readonly auth?: EstAuth;
+      /** The SPIFFE ID of the client certificate when it is a current certificate from this CA. */
+      readonly spiffeId?: string | null;
+      /** The EST operation, for the ledger (serverkeygen means the CA made the key). */
+      readonly operation?: 'simpleenroll' | 'simplereenroll' | 'serverkeygen';
     };
+
+/**
+ * How an EST client authenticated: HTTP Basic with a stored credential, a client certificate
+ * chaining to the label's trust anchors (manufacturer or bootstrap certificates), or a current
+ * certificate from this CA. `none` only appears on refusals of unauthenticated requests.
+ */
+export const EST_AUTH_KINDS = ['basic', 'trust-anchor', 'svid', 'none'] as const;
+export type EstAuth = (typeof EST_AUTH_KINDS)[number];
 
 /** What the policy is asked to decide. Built by the Issuer from a verified CSR and request. */
 export interface PolicyInput {
@@ -129,8 +153,19 @@ export type RequesterMatcher =
   | { readonly kind: 'svid'; readonly spiffeId: Glob }
   /** `binding: null` means any account, with or without a binding. */
   | { readonly kind: 'acme'; readonly binding: Glob | null }
-  /** `null` means any; a `label` glob never matches a client that sent no label. */
-  | { readonly kind: 'est'; readonly label: Glob | null; readonly name: Glob | null };
+  /**
+   * `null` means any; a glob never matches a value the client does not have (no label, no
+   * certificate, no SPIFFE ID). `san` matches if any one SAN (`URI:…`, `DNS:…`) does.
+   */
+  | {
+      readonly kind: 'est';
+      readonly label: Glob | null;
+      readonly name: Glob | null;
+      readonly auth: readonly EstAuth[] | null;
+      readonly spiffeId: Glob | null;
+      readonly subject: Glob | null;
+      readonly san: Glob | null;
+    };
 
 export interface ClaimMatcher {
   /** The dotted key as written, for messages. */
@@ -194,6 +229,12 @@ export interface IpRange {
 
 export interface CompiledGrant {
   readonly spiffeId: Template;
+  /**
+   * `exact`: the rendered ID is the one granted. `subtree` (the template ended in `/*`): the
+   * request must name an ID strictly under the rendered one, and gets that ID; this is how a
+   * gateway enrolls its devices under its own prefix.
+   */
+  readonly spiffeIdScope: 'exact' | 'subtree';
   readonly dnsNames: readonly DnsPattern[];
   readonly ipRanges: readonly IpRange[];
   /** Already narrowed: a subset of the guardrails' list. */

@@ -361,7 +361,7 @@ describe('parsePolicy', () => {
     const policy = load(text);
     assert.deepEqual(
       policy.rules.map((r) => r.name),
-      ['kubernetes-service-accounts', 'svid-renewal'],
+      ['kubernetes-service-accounts', 'svid-renewal', 'acme-vms'],
     );
     assert.equal(policy.guardrails.trustDomain, 'example.org');
     assert.deepEqual(policy.guardrails.keyAlgorithms, ['ecdsa-p256']);
@@ -385,6 +385,14 @@ describe('parsePolicy', () => {
     assert.match(d2.reason, /sa\/admin/);
     assert.match(d2.reason, /sa\/web/);
     denied(evaluate(policy, input(svid('spiffe://other.org/x'))), 'default-deny', 'no-matching-rule');
+    // An ACME account bound to "web" may hold names under web.vm.<trust domain>, as
+    // spiffe://<trust domain>/vm/web/<first name>, and nothing under another binding's suffix.
+    const acme = { kind: 'acme-account', accountId: 'a1', binding: 'web' } as const;
+    const vm = allowed(evaluate(policy, { ...input(acme), path: 'acme', dnsNames: ['h1.web.vm.example.org'] }));
+    assert.equal(vm.rule, 'acme-vms');
+    assert.equal(vm.spiffeId, 'spiffe://example.org/vm/web/h1.web.vm.example.org');
+    denied(evaluate(policy, { ...input(acme), path: 'acme', dnsNames: ['h1.db.vm.example.org'] }), 'acme-vms', 'san-not-allowed');
+    denied(evaluate(policy, { ...input({ kind: 'acme-account', accountId: 'a2', binding: null }), path: 'acme', dnsNames: ['h1.web.vm.example.org'] }), 'default-deny', 'no-matching-rule');
   });
 
   test('the default policy quotes odd option values safely', () => {

@@ -35,6 +35,30 @@ function accountKey(a: Account): KeyObject {
   return key;
 }
 
+/**
+ * Accounts as read a moment ago. Every ACME request names its account, and reading it each time
+ * was the largest share of the database work per order. The cost: a deactivation or key change
+ * made through another replica takes effect here up to this long afterwards (on this replica,
+ * at once: its routes call forgetAccount).
+ */
+const ACCOUNT_CACHE_MS = 1_000;
+const accountCache = new Map<string, { account: Account; until: number }>();
+
+async function cachedAccount(store: AcmeStore, id: string): Promise<Account | null> {
+  const now = Date.now();
+  const hit = accountCache.get(id);
+  if (hit !== undefined && hit.until > now) return hit.account;
+  const account = await store.accountById(id);
+  if (accountCache.size >= KEY_CACHE_MAX) accountCache.clear();
+  if (account !== null) accountCache.set(id, { account, until: now + ACCOUNT_CACHE_MS });
+  else accountCache.delete(id);
+  return account;
+}
+
+export function forgetAccount(id: string): void {
+  accountCache.delete(id);
+}
+
 export const JOSE_CONTENT_TYPE = 'application/jose+json';
 
 export async function authenticate(
@@ -68,7 +92,7 @@ export async function authenticate(
   if (h.key.kind === 'kid') {
     const id = urls.accountIdOf(h.key.kid);
     if (id === null) fail('accountDoesNotExist', `"kid" ${JSON.stringify(h.key.kid)} is not an account URL of this server`);
-    const account = await deps.store.accountById(id);
+    const account = await cachedAccount(deps.store, id);
     if (account === null) fail('accountDoesNotExist', `no account ${h.key.kid}`);
     if (account.status !== 'valid') fail('unauthorized', `account ${h.key.kid} is ${account.status}`);
     const alg = account.jwk.kty === 'EC' ? 'ES256' : 'RS256';

@@ -38,7 +38,7 @@ export async function finalizeOrder(
   account: Account,
   csrDer: Buffer,
   deps: { readonly store: AcmeStore; readonly issuer: Issuer; readonly now: () => number },
-): Promise<void> {
+): Promise<AcmeCertificate> {
   if (!(await deps.store.beginFinalize(order.id, deps.now()))) {
     fail('orderNotReady', 'the order is not ready: it is being finalized already, or an authorization is no longer valid');
   }
@@ -72,4 +72,5 @@ export async function finalizeOrder(
     notAfter: c.notAfter.getTime(),
   };
   await deps.store.completeFinalize(cert);
+  return cert;
 }

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { JWK } from 'jose';
-import { signer } from './authenticate.js';
+import { forgetAccount, signer } from './authenticate.js';
 import { sendJson, type AcmeContext } from './context.js';
 import { verifyEab } from './eab.js';
 import { parseEnvelope, publicAccountKey, thumbprint, verifySignature, payloadJson } from './jws.js';
@@ -61,6 +61,7 @@ export function accountRoutes(app: FastifyInstance, ctx: AcmeContext): void {
     const payload = signed.payload;
     let current = account;
     if (payload !== null) {
+      forgetAccount(account.id);
       if (payload.status !== undefined) {
         if (payload.status !== 'deactivated') fail('malformed', 'an account\'s status can only be changed to "deactivated"');
         current = (await store.deactivateAccount(account.id)) ?? account;
@@ -107,6 +108,7 @@ export function accountRoutes(app: FastifyInstance, ctx: AcmeContext): void {
     }
     if (oldThumbprint !== account.thumbprint) fail('malformed', '"oldKey" is not the account\'s current key');
     const newThumbprint = await thumbprint(newKey.value.jwk);
+    forgetAccount(account.id);
     const changed = await store.changeKey(account.id, account.thumbprint, newKey.value.jwk, newThumbprint);
     if (!changed.ok) {
       if (changed.conflict !== null) {

@@ -55,8 +55,7 @@ export function authorizationRoutes(app: FastifyInstance, ctx: AcmeContext, runn
     } else if (challenge.status === 'pending') {
       fail('malformed', `the authorization is ${authzStatus}; this challenge can no longer be answered`);
     }
-    const now = await store.challenge(challenge.id);
-    return sendJson(reply, 200, challengeView(now?.challenge ?? challenge, urls));
+    return sendJson(reply, 200, challengeView(challenge, urls));
   });
 }
 

@@ -69,8 +69,8 @@ export function orderRoutes(app: FastifyInstance, ctx: AcmeContext): void {
     const status = orderStatus(order, ctx.now());
     if (status !== 'ready') fail('orderNotReady', `the order is ${status}, not ready`);
     const csr = checkCsrAgainstOrder(signed.payload?.csr, order);
-    await finalizeOrder(order, account, csr, { store, issuer: ctx.deps.issuer, now: ctx.now });
-    const done = (await store.order(order.id)) ?? order;
+    const cert = await finalizeOrder(order, account, csr, { store, issuer: ctx.deps.issuer, now: ctx.now });
+    const done: Order = { ...order, status: 'valid', certificateSerial: cert.serial };
     return sendJson(reply, 200, orderView(done, urls, ctx.now()), urls.order(order.id));
   });
 

@@ -109,35 +109,52 @@ export class SqlAcmeStore implements AcmeStore {
     reuseUntil: number;
     fresh: readonly NewAuthorization[];
   }): Promise<Order> {
-    return this.db.transaction(async (tx) => {
-      const { rows: reusable } = await tx.query<Row>(
-        `SELECT DISTINCT ON (identifier) id, identifier FROM acme_authorizations
+    // One statement, one round trip: pick reusable authorizations, create the missing ones with
+    // their challenges, and the order naming them in identifier order.
+    const { rows } = await this.db.query<Row>(
+      `WITH reuse AS (
+         SELECT DISTINCT ON (identifier) id, identifier, expires_at FROM acme_authorizations
          WHERE account_id = $1 AND identifier = ANY($2::text[]) AND status = 'valid' AND expires_at > ${TS(3)}
-         ORDER BY identifier, expires_at DESC`,
-        [o.accountId, o.identifiers, o.reuseUntil],
-      );
-      const reused = new Map(reusable.map((r) => [String(r.identifier), String(r.id)]));
-      const authzIds: string[] = [];
-      for (const identifier of o.identifiers) {
-        const existing = reused.get(identifier);
-        if (existing !== undefined) {
-          authzIds.push(existing);
-          continue;
-        }
-        const fresh = o.fresh.find((f) => f.identifier === identifier);
-        if (!fresh) throw new Error(`no new authorization prepared for ${identifier}`);
-        await insertAuthorization(tx, o.accountId, fresh);
-        authzIds.push(fresh.id);
-      }
-      await tx.query(
-        `INSERT INTO acme_orders (id, account_id, status, identifiers, authorization_ids, expires_at)
-         VALUES ($1, $2, 'pending', $3::text[], $4::text[], ${TS(5)})`,
-        [o.id, o.accountId, o.identifiers, authzIds, o.expiresAt],
-      );
-      const order = await readOrder(tx, o.id);
-      if (!order) throw new Error('order vanished inside its own transaction');
-      return order;
-    });
+         ORDER BY identifier, expires_at DESC),
+       fresh AS (
+         SELECT f.id, f.identifier, f.challenges FROM jsonb_to_recordset($4::jsonb) AS f(id text, identifier text, challenges jsonb)
+         WHERE f.identifier NOT IN (SELECT identifier FROM reuse)),
+       new_authz AS (
+         INSERT INTO acme_authorizations (id, account_id, identifier, status, expires_at)
+         SELECT id, $1, identifier, 'pending', ${TS(5)} FROM fresh RETURNING id, identifier, expires_at),
+       new_challenges AS (
+         INSERT INTO acme_challenges (id, authorization_id, type, token, status)
+         SELECT c.id, f.id, c.type, c.token, 'pending' FROM fresh f, jsonb_to_recordset(f.challenges) AS c(id text, type text, token text)),
+       chosen AS (
+         SELECT identifier, id, 'valid' AS status, expires_at FROM reuse
+         UNION ALL SELECT identifier, id, 'pending', expires_at FROM new_authz),
+       new_order AS (
+         INSERT INTO acme_orders (id, account_id, status, identifiers, authorization_ids, expires_at)
+         SELECT $6, $1, 'pending', $2::text[], array_agg(id ORDER BY array_position($2::text[], identifier)), ${TS(7)} FROM chosen)
+       SELECT identifier, id, status, expires_at FROM chosen`,
+      [
+        o.accountId,
+        o.identifiers,
+        o.reuseUntil,
+        JSON.stringify(o.fresh.map((f) => ({ id: f.id, identifier: f.identifier, challenges: f.challenges }))),
+        o.fresh[0]?.expiresAt ?? o.expiresAt,
+        o.id,
+        o.expiresAt,
+      ],
+    );
+    const byIdentifier = new Map(rows.map((r) => [String(r.identifier), r]));
+    const chosen = o.identifiers.map((i) => byIdentifier.get(i)!);
+    return {
+      id: o.id,
+      accountId: o.accountId,
+      status: 'pending',
+      identifiers: o.identifiers,
+      authorizationIds: chosen.map((r) => String(r.id)),
+      expiresAt: o.expiresAt,
+      error: null,
+      certificateSerial: null,
+      authorizations: chosen.map((r) => ({ status: r.status as Authorization['status'], expiresAt: ms(r.expires_at) })),
+    };
   }
 
   order(id: string): Promise<Order | null> {
@@ -163,9 +180,7 @@ export class SqlAcmeStore implements AcmeStore {
   }
 
   async challenge(id: string): Promise<{ challenge: Challenge; authorization: Authorization } | null> {
-    const { rows } = await this.db.query<Row>('SELECT authorization_id FROM acme_challenges WHERE id = $1', [id]);
-    if (!rows[0]) return null;
-    const authorization = await readAuthorization(this.db, String(rows[0].authorization_id));
+    const authorization = await readAuthorization(this.db, id, 'challenge');
     const challenge = authorization?.challenges.find((c) => c.id === id);
     return authorization && challenge ? { challenge, authorization } : null;
   }
@@ -183,22 +198,16 @@ export class SqlAcmeStore implements AcmeStore {
   }
 
   async finishValidation(challengeId: string, outcome: { valid: true; validUntil: number } | { valid: false; error: StoredProblem }): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      const { rows } = await tx.query<Row>(
-        `UPDATE acme_challenges SET status = $2, validated_at = CASE WHEN $2 = 'valid' THEN now() END, error = $3::jsonb
-         WHERE id = $1 AND status = 'processing' RETURNING authorization_id`,
-        [challengeId, outcome.valid ? 'valid' : 'invalid', outcome.valid ? null : JSON.stringify(outcome.error)],
-      );
-      if (!rows[0]) return;
-      if (outcome.valid) {
-        await tx.query(
-          `UPDATE acme_authorizations SET status = 'valid', expires_at = ${TS(2)} WHERE id = $1 AND status = 'pending'`,
-          [rows[0].authorization_id, outcome.validUntil],
-        );
-      } else {
-        await tx.query(`UPDATE acme_authorizations SET status = 'invalid' WHERE id = $1 AND status = 'pending'`, [rows[0].authorization_id]);
-      }
-    });
+    // The challenge and its authorization move together, in one statement.
+    await this.db.query(
+      `WITH done AS (
+         UPDATE acme_challenges SET status = $2, validated_at = CASE WHEN $2 = 'valid' THEN now() END, error = $3::jsonb
+         WHERE id = $1 AND status = 'processing' RETURNING authorization_id)
+       UPDATE acme_authorizations a SET status = $2,
+         expires_at = CASE WHEN $2 = 'valid' THEN ${TS(4)} ELSE a.expires_at END
+       FROM done WHERE a.id = done.authorization_id AND a.status = 'pending'`,
+      [challengeId, outcome.valid ? 'valid' : 'invalid', outcome.valid ? null : JSON.stringify(outcome.error), outcome.valid ? outcome.validUntil : 0],
+    );
   }
 
   async beginFinalize(orderId: string, now: number): Promise<boolean> {
@@ -219,18 +228,15 @@ export class SqlAcmeStore implements AcmeStore {
   }
 
   async completeFinalize(c: AcmeCertificate): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      await tx.query(
-        `INSERT INTO acme_certificates (serial, order_id, account_id, chain_pem, identifiers, not_before, not_after)
-         VALUES ($1, $2, $3, $4, $5::text[], ${TS(6)}, ${TS(7)})`,
-        [c.serial, c.orderId, c.accountId, c.chainPem, c.identifiers, c.notBefore, c.notAfter],
-      );
-      const { rows } = await tx.query<Row>(
-        `UPDATE acme_orders SET status = 'valid', certificate_serial = $2 WHERE id = $1 AND status = 'processing' RETURNING id`,
-        [c.orderId, c.serial],
-      );
-      if (!rows[0]) throw new Error(`order ${c.orderId} was not processing when its certificate was recorded`);
-    });
+    const { rows } = await this.db.query<Row>(
+      `WITH done AS (
+         UPDATE acme_orders SET status = 'valid', certificate_serial = $1 WHERE id = $2 AND status = 'processing' RETURNING id)
+       INSERT INTO acme_certificates (serial, order_id, account_id, chain_pem, identifiers, not_before, not_after)
+       SELECT $1, done.id, $3, $4, $5::text[], ${TS(6)}, ${TS(7)} FROM done
+       RETURNING serial`,
+      [c.serial, c.orderId, c.accountId, c.chainPem, c.identifiers, c.notBefore, c.notAfter],
+    );
+    if (!rows[0]) throw new Error(`order ${c.orderId} was not processing when its certificate was recorded`);
   }
 
   async certificate(serial: string): Promise<AcmeCertificate | null> {
@@ -275,21 +281,6 @@ export class SqlAcmeStore implements AcmeStore {
   }
 }
 
-async function insertAuthorization(tx: Tx, accountId: string, a: NewAuthorization): Promise<void> {
-  await tx.query(
-    `INSERT INTO acme_authorizations (id, account_id, identifier, status, expires_at) VALUES ($1, $2, $3, 'pending', ${TS(4)})`,
-    [a.id, accountId, a.identifier, a.expiresAt],
-  );
-  for (const c of a.challenges) {
-    await tx.query(`INSERT INTO acme_challenges (id, authorization_id, type, token, status) VALUES ($1, $2, $3, $4, 'pending')`, [
-      c.id,
-      a.id,
-      c.type,
-      c.token,
-    ]);
-  }
-}
-
 async function readOrder(db: Tx, id: string): Promise<Order | null> {
   const { rows } = await db.query<Row>(
     `SELECT o.*, (
@@ -314,19 +305,21 @@ async function readOrder(db: Tx, id: string): Promise<Order | null> {
   };
 }
 
-async function readAuthorization(db: Tx, id: string): Promise<Authorization | null> {
+/** An authorization with its challenges, by its own id or by the id of one of its challenges. */
+async function readAuthorization(db: Tx, id: string, by: 'authorization' | 'challenge' = 'authorization'): Promise<Authorization | null> {
+  const where = by === 'authorization' ? 'a.id = $1' : 'a.id = (SELECT authorization_id FROM acme_challenges WHERE id = $1)';
   const { rows } = await db.query<Row>(
     `SELECT a.id, a.account_id, a.identifier, a.status, a.expires_at,
             c.id AS c_id, c.type, c.token, c.status AS c_status, c.started_at, c.validated_at, c.error
      FROM acme_authorizations a JOIN acme_challenges c ON c.authorization_id = a.id
-     WHERE a.id = $1 ORDER BY c.type`,
+     WHERE ${where} ORDER BY c.type`,
     [id],
   );
   const first = rows[0];
   if (!first) return null;
   const challenges: Challenge[] = rows.map((r) => ({
     id: String(r.c_id),
-    authorizationId: id,
+    authorizationId: String(first.id),
     type: r.type as Challenge['type'],
     token: String(r.token),
     status: r.c_status as Challenge['status'],

@@ -1,0 +1,58 @@
+// Builds what the EST plugin needs from the configuration: the labels and their trust anchors
+// (read once at start; a change needs a restart, like the CA's own files) and the users file.
+
+import { readFileSync } from 'node:fs';
+import type { X509Certificate } from 'node:crypto';
+import type { AuditSink } from '../../audit/event.js';
+import type { EstConfig } from '../../config/config.js';
+import type { IssuanceObserver, Issuer, PolicySource } from '../../issuance/issuer.js';
+import { TrustAnchors } from './anchors.js';
+import { ENROLL_OPERATIONS, type EstDeps } from './plugin.js';
+import { RefusalRecorder } from './refusals.js';
+import { BasicUsers } from './users.js';
+
+export interface EstWiring {
+  readonly issuer: Issuer;
+  readonly policy: PolicySource;
+  readonly audit: AuditSink;
+  readonly observer: IssuanceObserver;
+  readonly root: X509Certificate;
+  readonly issuing: X509Certificate;
+}
+
+const OPERATION_NAMES: readonly string[] = [...ENROLL_OPERATIONS, 'cacerts', 'csrattrs'];
+
+export function buildEstDeps(config: EstConfig, wiring: EstWiring): EstDeps {
+  const labels = new Map<string, TrustAnchors>();
+  for (const [label, l] of Object.entries(config.labels)) {
+    // /.well-known/est/cacerts/cacerts would read as either; an operation name is not a label.
+    if (OPERATION_NAMES.includes(label)) throw new Error(`est.labels: "${label}" is an EST operation name and cannot be a label`);
+    labels.set(label, readAnchors(l.trustAnchors, `est.labels.${label}.trustAnchors`));
+  }
+  return {
+    issuer: wiring.issuer,
+    policy: wiring.policy,
+    issuing: wiring.issuing,
+    caCertificates: [wiring.root.raw, wiring.issuing.raw],
+    users: new BasicUsers(config.usersFile),
+    anchors: readAnchors(config.trustAnchors, 'est.trustAnchors'),
+    labels,
+    refusals: new RefusalRecorder(wiring.audit, wiring.policy, wiring.observer),
+  };
+}
+
+function readAnchors(files: readonly string[], setting: string): TrustAnchors {
+  const certificates = files.flatMap((file) => {
+    let pem: string;
+    try {
+      pem = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new Error(`${setting}: cannot read ${file}: ${(err as Error).message}`);
+    }
+    const anchors = TrustAnchors.fromPem(pem).certificates;
+    if (anchors.length === 0) throw new Error(`${setting}: ${file} holds no PEM certificate`);
+    for (const a of anchors) if (!a.ca) throw new Error(`${setting}: ${file} holds a certificate that is not a CA (${a.subject.replace(/\n/g, ', ')})`);
+    return anchors;
+  });
+  return new TrustAnchors(certificates);
+}

@@ -1,0 +1,19 @@
+// EST errors are an HTTP status with a human-readable text/plain body (RFC 7030 §4.2.3); these
+// are the statuses this server uses and the headers that go with them.
+
+import type { FastifyReply } from 'fastify';
+
+export interface EstError {
+  readonly status: 400 | 401 | 403 | 404 | 413 | 415 | 500 | 503;
+  readonly message: string;
+  readonly retryAfterSeconds?: number;
+}
+
+/** Sent with every 401: the realm for HTTP Basic, which EST clients may fall back to. */
+export const BASIC_CHALLENGE = 'Basic realm="workload-ca EST", charset="UTF-8"';
+
+export function sendEstError(reply: FastifyReply, error: EstError): FastifyReply {
+  if (error.status === 401) reply.header('www-authenticate', BASIC_CHALLENGE);
+  if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+  return reply.code(error.status).type('text/plain; charset=utf-8').send(`${error.message}\n`);
+}

@@ -1,0 +1,141 @@
+// EST test clients: curl and openssl as a device or gateway would run them, a small
+// "manufacturer" PKI made with openssl, and certificates from the CA's own key that no API would
+// hand out (already expired) for the refusal cases.
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LeafProfile, assembleCertificate, keyIdentifier, newSerial, subjectOfCertificate, toPem } from '../../src/pki/certificate.js';
+import { publicKeyBits, signEcdsaSha256, spkiDer } from '../../src/pki/keys.js';
+
+export function openssl(args: string[], input?: string | Buffer): string {
+  return execFileSync('openssl', args, { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+export interface CurlResult {
+  readonly status: number;
+  /** Lower-case header names; the last response's headers. */
+  readonly headers: Record<string, string>;
+  readonly body: Buffer;
+  readonly text: string;
+  /** curl's own exit code (35: TLS handshake failed). */
+  readonly exitCode: number;
+  readonly stderr: string;
+}
+
+/** One curl invocation; `args` are curl's own options, the URL last. */
+export function curl(args: string[], input?: string | Buffer): CurlResult {
+  // Headers to a file of their own: curl 7.88 crashes when -D and its error output share stderr.
+  const dir = mkdtempSync(join(tmpdir(), 'curl-'));
+  const headerFile = join(dir, 'headers');
+  const r = spawnSync('curl', ['-sS', '-D', headerFile, '-o', '-', ...args], { input, maxBuffer: 16 << 20 });
+  const stderr = r.stderr.toString('utf8');
+  const dumped = existsSync(headerFile) ? readFileSync(headerFile, 'latin1') : '';
+  rmSync(dir, { recursive: true, force: true });
+  const headerBlocks = dumped.split(/\r?\n\r?\n/).filter((b) => /^HTTP\/[\d.]+ \d+/.test(b));
+  const last = headerBlocks.at(-1) ?? '';
+  const status = Number(/^HTTP\/[\d.]+ (\d+)/.exec(last)?.[1] ?? 0);
+  const headers: Record<string, string> = {};
+  for (const line of last.split(/\r?\n/).slice(1)) {
+    const i = line.indexOf(':');
+    if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+  }
+  return { status, headers, body: r.stdout, text: r.stdout.toString('utf8'), exitCode: r.status ?? -1, stderr };
+}
+
+/** A CSR made by `openssl req`, base64 as `openssl base64` writes it (64-column lines). */
+export function opensslCsr(dir: string, name: string, opts: { key?: string; subject?: string; sans?: string[]; challengePassword?: string } = {}): { key: string; base64: string; der: Buffer } {
+  const key = opts.key ?? join(dir, `${name}.key`);
+  if (opts.key === undefined) openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', key]);
+  const der = join(dir, `${name}.csr.der`);
+  const args = ['req', '-new', '-key', key, '-outform', 'DER', '-out', der];
+  if (opts.challengePassword !== undefined) {
+    // openssl reads request attributes only from a config file, and only with a non-empty subject there.
+    const cnf = join(dir, `${name}.cnf`);
+    const sanLine = opts.sans?.length ? `req_extensions = ext\n[ext]\nsubjectAltName = ${opts.sans.join(',')}\n` : '';
+    writeFileSync(cnf, `[req]\ndistinguished_name = dn\nattributes = attrs\nprompt = no\n${sanLine}[dn]\nCN = ${name}\n[attrs]\nchallengePassword = ${opts.challengePassword}\n`);
+    args.push('-config', cnf);
+  } else {
+    args.push('-subj', opts.subject ?? '/');
+    if (opts.sans?.length) args.push('-addext', `subjectAltName=${opts.sans.join(',')}`);
+  }
+  openssl(args);
+  const base64 = openssl(['base64', '-in', der]);
+  return { key, base64, der: readFileSync(der) };
+}
+
+/** The certificates of a base64 certs-only PKCS#7, as PEM, via `openssl pkcs7 -print_certs`. */
+export function pkcs7Certificates(dir: string, base64Body: string | Buffer): string[] {
+  const stem = join(dir, `p7-${process.hrtime.bigint()}`);
+  writeFileSync(`${stem}.b64`, base64Body);
+  openssl(['base64', '-d', '-in', `${stem}.b64`, '-out', `${stem}.der`]);
+  const pem = openssl(['pkcs7', '-inform', 'DER', '-in', `${stem}.der`, '-print_certs']);
+  return pem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----\n/g) ?? [];
+}
+
+export interface ManufacturerPki {
+  readonly rootPem: string;
+  readonly rootFile: string;
+  /** A gateway's factory certificate (CN=gw-0042) and a device's (CN=dev-7), both clientAuth. */
+  readonly gateway: { readonly cert: string; readonly key: string };
+  readonly device: { readonly cert: string; readonly key: string };
+  /** Issued by a CA nobody configured. */
+  readonly stranger: { readonly cert: string; readonly key: string };
+}
+
+/** A manufacturer's root and two factory certificates, and a stranger's, all made by openssl. */
+export function manufacturerPki(dir: string): ManufacturerPki {
+  mkdirSync(dir, { recursive: true });
+  const leafExt = join(dir, 'leaf.ext');
+  writeFileSync(leafExt, 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
+  const ca = (name: string, subject: string): void => {
+    openssl(['req', '-x509', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, `${name}.key`),
+      '-subj', subject, '-days', '30', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+      '-out', join(dir, `${name}.pem`)]);
+  };
+  const leaf = (name: string, subject: string, issuer: string): { cert: string; key: string } => {
+    const key = join(dir, `${name}.key`);
+    openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-subj', subject, '-out', join(dir, `${name}.csr`)]);
+    openssl(['x509', '-req', '-in', join(dir, `${name}.csr`), '-CA', join(dir, `${issuer}.pem`), '-CAkey', join(dir, `${issuer}.key`),
+      '-set_serial', `0x${Buffer.from(name).toString('hex')}`, '-days', '30', '-extfile', leafExt, '-out', join(dir, `${name}.pem`)]);
+    return { cert: join(dir, `${name}.pem`), key };
+  };
+  ca('manufacturer-root', '/O=Acme Devices/CN=Acme Manufacturing Root');
+  ca('stranger-root', '/O=Nobody/CN=Unconfigured Root');
+  return {
+    rootFile: join(dir, 'manufacturer-root.pem'),
+    rootPem: readFileSync(join(dir, 'manufacturer-root.pem'), 'utf8'),
+    gateway: leaf('gw-0042', '/O=Acme Devices/CN=gw-0042', 'manufacturer-root'),
+    device: leaf('dev-7', '/O=Acme Devices/CN=dev-7', 'manufacturer-root'),
+    stranger: leaf('stranger', '/O=Nobody/CN=dev-7', 'stranger-root'),
+  };
+}
+
+/**
+ * An X509-SVID signed with this CA's issuing key whose validity ended an hour ago: what a device
+ * that slept too long presents. Built with the CA's own leaf profile, so only the dates differ.
+ */
+export function expiredSvid(dataDir: string, spiffeId: string, outDir: string): { cert: string; key: string } {
+  const issuingPem = readFileSync(join(dataDir, 'ca/issuing-ca.pem'), 'utf8');
+  const issuingKey = createPrivateKey(readFileSync(join(dataDir, 'ca/issuing-ca.key'), 'utf8'));
+  const issuing = new X509Certificate(issuingPem);
+  const profile = new LeafProfile({ subject: subjectOfCertificate(issuing.raw), keyId: keyIdentifier(publicKeyBits(spkiDer(issuingKey))) });
+  const subjectKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const spki = spkiDer(subjectKey.publicKey);
+  const now = Date.now();
+  const tbs = profile.tbs({
+    serial: newSerial(),
+    notBefore: new Date(now - 2 * 3600_000),
+    notAfter: new Date(now - 3600_000),
+    spki,
+    publicKeyBits: publicKeyBits(spki),
+    names: { uris: [spiffeId], dnsNames: [], ipAddresses: [] },
+  });
+  const cert = join(outDir, 'expired.pem');
+  const key = join(outDir, 'expired.key');
+  writeFileSync(cert, toPem(assembleCertificate(tbs, signEcdsaSha256(issuingKey, tbs))));
+  writeFileSync(key, subjectKey.privateKey.export({ format: 'pem', type: 'pkcs8' }));
+  return { cert, key };
+}

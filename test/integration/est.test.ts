@@ -1,0 +1,389 @@
+// EST (RFC 7030) end to end: the real CLI serving real HTTPS (two cluster workers), curl and
+// openssl as the device and gateway clients, a manufacturer PKI made with openssl, channel
+// binding from a real TLS connection, every refusal, and the embedded ledger read back after the
+// server stops.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { request } from 'node:https';
+import { connect, type TLSSocket } from 'node:tls';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openEmbeddedLedger } from '../../src/ledger/pglite.js';
+import { buildCsr } from '../helpers/csr.js';
+import { curl, expiredSvid, manufacturerPki, openssl, opensslCsr, pkcs7Certificates, type CurlResult, type ManufacturerPki } from '../helpers/est.js';
+import { removeDataDir, startServer, type TestServer } from '../helpers/server.js';
+
+const TD = 'workload-ca.test';
+const PASSWORD = 'correct horse battery staple';
+const work = mkdtempSync(join(tmpdir(), 'wlca-est-'));
+const dataDir = mkdtempSync(join(tmpdir(), 'wlca-est-data-'));
+let server: TestServer;
+let pki: ManufacturerPki;
+let est: string;
+/** Serials of every certificate a client received; the ledger must hold exactly these. */
+const issued = new Set<string>();
+/** [rule, code] of every refusal made; each must be in the ledger's denials. */
+const refusals: [string, string][] = [];
+
+const POLICY = `version: 1
+guardrails:
+  trustDomain: ${TD}
+  keyAlgorithms: [ecdsa-p256]
+  maxLifetime: 7d
+rules:
+  # A gateway with its factory certificate enrolls its fleet, under its own prefix only.
+  - name: est-gateway-fleet
+    match: { paths: [est], est: { label: gateways, auth: [trust-anchor], name: "gw-*" } }
+    grant: { spiffeId: 'spiffe://{trustDomain}/gateway/{requester.name}/device/*', defaultLifetime: 1d }
+  # The "devices" label selects a longer lifetime for factory-certified devices.
+  - name: est-manufactured-devices
+    match: { paths: [est], est: { label: devices, auth: [trust-anchor] } }
+    grant: { spiffeId: 'spiffe://{trustDomain}/device/{requester.name}', defaultLifetime: 3d, maxLifetime: 7d }
+  - name: est-bootstrap
+    match: { paths: [est], est: { auth: [basic] } }
+    grant: { spiffeId: 'spiffe://{trustDomain}/device/{requester.name}', defaultLifetime: 1h }
+  - name: est-renewal
+    match: { paths: [est], est: { auth: [svid] } }
+    grant: { spiffeId: '{requester.spiffeId}', defaultLifetime: 1h }
+`;
+
+const file = (name: string, content: string | Buffer): string => {
+  const p = join(work, name);
+  writeFileSync(p, content);
+  return p;
+};
+
+function estCurl(path: string, args: string[] = [], input?: string | Buffer): CurlResult {
+  return curl(['--cacert', server.rootFile, ...args, `${est}${path}`], input);
+}
+
+/** POST a base64 CSR the way RFC 7030 clients do; `--data-binary` keeps the line breaks. */
+function enroll(path: string, csrBase64: string, auth: string[], extra: string[] = []): CurlResult {
+  return estCurl(path, [...auth, '-H', 'Content-Type: application/pkcs10', ...extra, '--data-binary', '@-'], csrBase64);
+}
+
+function certificateOf(res: CurlResult): X509Certificate {
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.headers['content-type'], 'application/pkcs7-mime; smime-type=certs-only');
+  const certs = pkcs7Certificates(work, res.body);
+  assert.equal(certs.length, 1, 'an enrollment reply carries exactly the issued certificate');
+  const cert = new X509Certificate(certs[0]!);
+  issued.add(cert.serialNumber.toLowerCase());
+  return cert;
+}
+
+function refused(res: CurlResult, status: number, rule: string, code: string, body: RegExp): void {
+  assert.equal(res.status, status, res.text);
+  assert.match(res.headers['content-type'] ?? '', /^text\/plain/);
+  assert.match(res.text, body);
+  refusals.push([rule, code]);
+}
+
+function verifies(cert: X509Certificate): void {
+  const chain = file('issuing.pem', readFileSync(join(server.dataDir, 'ca/issuing-ca.pem')));
+  const leaf = file(`leaf-${cert.serialNumber}.pem`, cert.toString());
+  assert.match(openssl(['verify', '-CAfile', server.rootFile, '-untrusted', chain, leaf]), /: OK/);
+}
+
+const sanOf = (cert: X509Certificate): string => cert.subjectAltName ?? '';
+const lifetimeHours = (cert: X509Certificate): number => Math.round((Date.parse(cert.validTo) - Date.parse(cert.validFrom)) / 3600_000);
+
+before(async () => {
+  pki = manufacturerPki(join(work, 'pki'));
+  writeFileSync(join(dataDir, 'policy.yaml'), POLICY);
+  const config = file('config.yaml', `est:\n  labels:\n    devices: { trustAnchors: [${pki.rootFile}] }\n    gateways: { trustAnchors: [${pki.rootFile}] }\n`);
+  server = await startServer({ workers: 2, dataDir, env: { WORKLOAD_CA_CONFIG: config } });
+  est = `${server.url}/.well-known/est`;
+});
+
+after(async () => {
+  await server?.stop();
+  removeDataDir(work);
+  removeDataDir(dataDir);
+});
+
+describe('distribution', () => {
+  test('cacerts: base64 certs-only PKCS#7 with the root and the issuing CA, on every label', () => {
+    for (const path of ['/cacerts', '/devices/cacerts']) {
+      const res = estCurl(path);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers['content-type'], 'application/pkcs7-mime');
+      assert.equal(res.headers['content-transfer-encoding'], 'base64');
+      const certs = pkcs7Certificates(work, res.body).map((p) => new X509Certificate(p));
+      assert.deepEqual(certs.map((c) => c.ca), [true, true]);
+      const root = new X509Certificate(server.rootPem);
+      assert.ok(certs.some((c) => c.fingerprint256 === root.fingerprint256), 'the root is published');
+      assert.ok(certs.some((c) => c.issuer === root.subject && c.subject !== root.subject), 'the issuing CA is published');
+    }
+    assert.equal(estCurl('/no-such-label/cacerts').status, 404);
+  });
+
+  test('csrattrs: challengePassword, a P-256 key, ecdsa-with-SHA256', () => {
+    const res = estCurl('/csrattrs');
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['content-type'], 'application/csrattrs');
+    const der = file('attrs.der', Buffer.from(res.text, 'base64'));
+    const parsed = openssl(['asn1parse', '-inform', 'DER', '-in', der]);
+    assert.match(parsed, /OBJECT\s+:challengePassword/);
+    assert.match(parsed, /:id-ecPublicKey\n.*SET *\n.*:prime256v1/);
+    assert.match(parsed, /OBJECT\s+:ecdsa-with-SHA256/);
+  });
+});
+
+describe('enrollment', () => {
+  test('HTTP Basic: est user add, then simpleenroll; base64 with or without line breaks and Content-Transfer-Encoding', async () => {
+    const add = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'est', 'user', 'add', 'sensor-1'], {
+      cwd: join(import.meta.dirname, '../..'),
+      env: server.env,
+      input: `${PASSWORD}\n`,
+      encoding: 'utf8',
+    });
+    assert.equal(add.status, 0, add.stderr);
+    const stored = readFileSync(join(server.dataDir, 'est-users.json'), 'utf8');
+    assert.match(stored, /"hash": "scrypt\$32768\$8\$1\$/);
+    assert.ok(!stored.includes(PASSWORD), 'only the hash is stored');
+
+    const basic = ['-u', `sensor-1:${PASSWORD}`];
+    const csr = opensslCsr(work, 'sensor-1');
+    assert.ok(csr.base64.includes('\n'), 'openssl base64 writes line breaks');
+    const a = certificateOf(enroll('/simpleenroll', csr.base64, basic, ['-H', 'Content-Transfer-Encoding: base64']));
+    assert.equal(sanOf(a), `URI:spiffe://${TD}/device/sensor-1`);
+    assert.ok(!a.subject, 'the subject is empty; the SAN names the device');
+    assert.equal(lifetimeHours(a), 1);
+    verifies(a);
+    // RFC 8951: one line, and no Content-Transfer-Encoding header.
+    const b = certificateOf(enroll('/simpleenroll', csr.base64.replace(/\n/g, ''), basic));
+    assert.equal(sanOf(b), `URI:spiffe://${TD}/device/sensor-1`);
+    assert.notEqual(a.serialNumber, b.serialNumber);
+  });
+
+  test('a factory certificate on the "devices" label: its CN names the device, the label picks a 3-day lifetime', () => {
+    const csr = opensslCsr(work, 'dev-7-own');
+    const cert = certificateOf(enroll('/devices/simpleenroll', csr.base64, ['--cert', pki.device.cert, '--key', pki.device.key]));
+    assert.equal(sanOf(cert), `URI:spiffe://${TD}/device/dev-7`);
+    assert.equal(lifetimeHours(cert), 72);
+    verifies(cert);
+    // The issued certificate is for the CSR's key, not the factory key.
+    assert.equal(cert.publicKey.export({ format: 'pem', type: 'spki' }), openssl(['pkey', '-in', csr.key, '-pubout']));
+  });
+
+  test('simplereenroll with the current certificate keeps subject and SAN and issues a new serial', () => {
+    const csr = opensslCsr(work, 'renew-me');
+    const first = certificateOf(enroll('/simpleenroll', csr.base64, ['-u', `sensor-1:${PASSWORD}`]));
+    const certFile = file('renew-me.pem', first.toString());
+    // Rekey: a new key, the same (empty) subject and the same SAN.
+    const rekey = opensslCsr(work, 'renew-me-2', { subject: '/', sans: [`URI:spiffe://${TD}/device/sensor-1`] });
+    const second = certificateOf(enroll('/simplereenroll', rekey.base64, ['--cert', certFile, '--key', csr.key]));
+    assert.equal(sanOf(second), sanOf(first));
+    assert.notEqual(second.serialNumber, first.serialNumber);
+    verifies(second);
+  });
+
+  test('serverkeygen: multipart/mixed with a PKCS#8 P-256 key and the certificate for it', () => {
+    const csr = opensslCsr(work, 'keygen', { sans: [`URI:spiffe://${TD}/device/sensor-1`] });
+    const res = enroll('/serverkeygen', csr.base64, ['-u', `sensor-1:${PASSWORD}`]);
+    assert.equal(res.status, 200, res.text);
+    const boundary = /^multipart\/mixed; boundary=(.+)$/.exec(res.headers['content-type'] ?? '')?.[1];
+    assert.ok(boundary, res.headers['content-type']);
+    const parts = res.text.split(`--${boundary}`).slice(1, -1).map((p) => {
+      const [head, body] = p.split('\r\n\r\n') as [string, string];
+      return { head, body };
+    });
+    assert.equal(parts.length, 2);
+    assert.match(parts[0]!.head, /Content-Type: application\/pkcs8/);
+    assert.match(parts[1]!.head, /Content-Type: application\/pkcs7-mime; smime-type=certs-only/);
+    const keyDer = file('keygen-server.der', Buffer.from(parts[0]!.body, 'base64'));
+    const keyText = openssl(['pkey', '-inform', 'DER', '-in', keyDer, '-noout', '-text']);
+    assert.match(keyText, /ASN1 OID: prime256v1/);
+    const certs = pkcs7Certificates(work, parts[1]!.body);
+    assert.equal(certs.length, 1);
+    const cert = new X509Certificate(certs[0]!);
+    issued.add(cert.serialNumber.toLowerCase());
+    assert.equal(sanOf(cert), `URI:spiffe://${TD}/device/sensor-1`);
+    verifies(cert);
+    const certFile = file('keygen.pem', certs[0]!);
+    const fromKey = openssl(['pkey', '-inform', 'DER', '-in', keyDer, '-pubout']);
+    const fromCert = openssl(['x509', '-in', certFile, '-noout', '-pubkey']);
+    assert.equal(fromCert, fromKey, 'the certificate is for the key the server made');
+    const clientKey = openssl(['pkey', '-in', csr.key, '-pubout']);
+    assert.notEqual(fromCert, clientKey, 'and not for the key the client signed its CSR with');
+  });
+});
+
+describe('gateway (registration authority) mode', () => {
+  const gatewayAuth = (): string[] => ['--cert', pki.gateway.cert, '--key', pki.gateway.key];
+
+  test('a gateway enrolls a device under its own prefix; the ledger will name both', () => {
+    const device = `spiffe://${TD}/gateway/gw-0042/device/thermostat-3`;
+    const csr = opensslCsr(work, 'thermostat-3', { sans: [`URI:${device}`] });
+    const cert = certificateOf(enroll('/gateways/simpleenroll', csr.base64, gatewayAuth()));
+    assert.equal(sanOf(cert), `URI:${device}`);
+    assert.equal(lifetimeHours(cert), 24);
+    verifies(cert);
+  });
+
+  test('an identity outside its prefix, or none at all, is 403', () => {
+    const other = opensslCsr(work, 'other-fleet', { sans: [`URI:spiffe://${TD}/gateway/gw-9999/device/x`] });
+    refused(enroll('/gateways/simpleenroll', other.base64, gatewayAuth()), 403, 'est-gateway-fleet', 'identity-not-allowed', /only IDs under spiffe:\/\/workload-ca\.test\/gateway\/gw-0042\/device\//);
+    const own = opensslCsr(work, 'gateway-itself', { sans: [`URI:spiffe://${TD}/gateway/gw-0042/device`] });
+    refused(enroll('/gateways/simpleenroll', own.base64, gatewayAuth()), 403, 'est-gateway-fleet', 'identity-not-allowed', /only IDs under/);
+    const none = opensslCsr(work, 'no-san');
+    refused(enroll('/gateways/simpleenroll', none.base64, gatewayAuth()), 403, 'est-gateway-fleet', 'identity-not-allowed', /must name one/);
+  });
+});
+
+describe('channel binding in challengePassword', () => {
+  /** Opens a TLS connection, builds the CSR from its binding value, and enrolls over the same connection. */
+  async function enrollBound(maxVersion: 'TLSv1.2' | 'TLSv1.3', binding: (s: TLSSocket) => string): Promise<{ status: number; body: string }> {
+    const url = new URL(est);
+    const socket = connect({ host: url.hostname, port: Number(url.port), ca: server.rootPem, maxVersion, minVersion: maxVersion });
+    await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+    assert.equal(socket.getProtocol(), maxVersion);
+    const csr = opensslCsr(work, `bound-${maxVersion}-${Math.random().toString(36).slice(2, 8)}`, { challengePassword: binding(socket) });
+    return new Promise((resolve, reject) => {
+      const req = request(
+        `${est}/simpleenroll`,
+        {
+          method: 'POST',
+          createConnection: () => socket,
+          headers: { 'content-type': 'application/pkcs10', authorization: `Basic ${Buffer.from(`sensor-1:${PASSWORD}`).toString('base64')}` },
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => {
+            socket.destroy();
+            resolve({ status: res.statusCode!, body });
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(csr.base64);
+    });
+  }
+
+  const tlsUnique = (s: TLSSocket): string => s.getFinished()!.toString('base64');
+  const tlsExporter = (s: TLSSocket): string => s.exportKeyingMaterial(32, 'EXPORTER-Channel-Binding', Buffer.alloc(0)).toString('base64');
+
+  test('tls-unique on TLS 1.2 and tls-exporter on TLS 1.3 are accepted', async () => {
+    for (const [version, binding] of [['TLSv1.2', tlsUnique], ['TLSv1.3', tlsExporter]] as const) {
+      const res = await enrollBound(version, binding);
+      assert.equal(res.status, 200, `${version}: ${res.body}`);
+      const cert = new X509Certificate(pkcs7Certificates(work, res.body)[0]!);
+      issued.add(cert.serialNumber.toLowerCase());
+    }
+  });
+
+  test('a binding from another connection, or any other challengePassword, is 401', async () => {
+    let stale = '';
+    const first = await enrollBound('TLSv1.3', (s) => (stale = tlsExporter(s)));
+    assert.equal(first.status, 200);
+    issued.add(new X509Certificate(pkcs7Certificates(work, first.body)[0]!).serialNumber.toLowerCase());
+    const replayed = await enrollBound('TLSv1.3', () => stale);
+    assert.equal(replayed.status, 401, replayed.body);
+    assert.match(replayed.body, /tls-exporter channel binding/);
+    refusals.push(['est:channel-binding', 'unauthenticated']);
+    const wrong = await enrollBound('TLSv1.2', () => 'not-a-binding');
+    assert.equal(wrong.status, 401);
+    assert.match(wrong.body, /tls-unique channel binding/);
+    refusals.push(['est:channel-binding', 'unauthenticated']);
+  });
+});
+
+describe('refusals', () => {
+  test('no credentials, a wrong password, or a stranger\'s certificate: 401 with a Basic challenge', () => {
+    const csr = opensslCsr(work, 'anon');
+    const none = enroll('/simpleenroll', csr.base64, []);
+    refused(none, 401, 'est:authentication', 'unauthenticated', /authentication required/);
+    assert.match(none.headers['www-authenticate'] ?? '', /^Basic realm=/);
+    refused(enroll('/simpleenroll', csr.base64, ['-u', 'sensor-1:wrong password!']), 401, 'est:authentication', 'unauthenticated', /user name or password is wrong/);
+    refused(enroll('/simpleenroll', csr.base64, ['-u', `nobody:${PASSWORD}`]), 401, 'est:authentication', 'unauthenticated', /user name or password is wrong/);
+    refused(enroll('/devices/simpleenroll', csr.base64, ['--cert', pki.stranger.cert, '--key', pki.stranger.key]), 401, 'est:authentication', 'unauthenticated', /does not chain to a trust anchor/);
+    // A factory certificate counts only on the labels that trust its manufacturer.
+    refused(enroll('/simpleenroll', csr.base64, ['--cert', pki.device.cert, '--key', pki.device.key]), 401, 'est:authentication', 'unauthenticated', /trust anchor/);
+  });
+
+  test('wrong Content-Type: 415; broken base64: 400; a CSR with a bad signature: 400', () => {
+    const basic = ['-u', `sensor-1:${PASSWORD}`];
+    const csr = opensslCsr(work, 'bad-inputs');
+    refused(estCurl('/simpleenroll', [...basic, '-H', 'Content-Type: application/json', '--data-binary', '@-'], csr.base64), 415, 'est:request', 'bad-request', /application\/pkcs10/);
+    refused(enroll('/simpleenroll', `${csr.base64.slice(0, 40)}!!${csr.base64.slice(42)}`, basic), 400, 'est:request', 'bad-csr', /not valid base64/);
+    refused(enroll('/simpleenroll', csr.base64.replace(/=*\n?$/, '').slice(0, -1), basic), 400, 'est:request', 'bad-csr', /base64/);
+    refused(enroll('/simpleenroll', csr.base64, basic, ['-H', 'Content-Transfer-Encoding: binary']), 400, 'est:request', 'bad-request', /Content-Transfer-Encoding/);
+    const forged = buildCsr({ badSignature: true }).der.toString('base64');
+    refused(enroll('/simpleenroll', forged, basic), 400, 'csr-check', 'bad-csr', /bad CSR \(bad-signature\)/);
+    refused(enroll('/simpleenroll', Buffer.from('not a CSR at all').toString('base64'), basic), 400, 'csr-check', 'bad-csr', /bad CSR \(malformed\)/);
+    refused(enroll('/nowhere/simpleenroll', csr.base64, basic), 404, 'est:request', 'bad-request', /no EST label "nowhere"/);
+    refused(enroll('/simpleenroll', 'QUFB\n'.repeat(8000), basic), 413, 'est:request', 'bad-request', /larger than 32768 bytes/);
+  });
+
+  test('simplereenroll: a changed SAN or subject is 403; an expired, foreign or Basic credential is 401', () => {
+    const csr = opensslCsr(work, 'reenroll-refusals');
+    const current = certificateOf(enroll('/simpleenroll', csr.base64, ['-u', `sensor-1:${PASSWORD}`]));
+    const mtls = ['--cert', file('reenroll-current.pem', current.toString()), '--key', csr.key];
+    const changedSan = opensslCsr(work, 'reenroll-san', { key: csr.key, sans: [`URI:spiffe://${TD}/device/sensor-2`] });
+    refused(enroll('/simplereenroll', changedSan.base64, mtls), 403, 'est:reenroll', 'identity-not-allowed', /subjectAltName/);
+    const addedDns = opensslCsr(work, 'reenroll-dns', { key: csr.key, sans: [`URI:spiffe://${TD}/device/sensor-1`, 'DNS:sensor-1.local'] });
+    refused(enroll('/simplereenroll', addedDns.base64, mtls), 403, 'est:reenroll', 'identity-not-allowed', /subjectAltName/);
+    const changedSubject = opensslCsr(work, 'reenroll-subject', { key: csr.key, subject: '/CN=sensor-1', sans: [`URI:spiffe://${TD}/device/sensor-1`] });
+    refused(enroll('/simplereenroll', changedSubject.base64, mtls), 403, 'est:reenroll', 'identity-not-allowed', /subject/);
+
+    const same = opensslCsr(work, 'reenroll-same', { subject: '/', sans: [`URI:spiffe://${TD}/device/sensor-1`] });
+    const expired = expiredSvid(server.dataDir, `spiffe://${TD}/device/sensor-1`, work);
+    refused(enroll('/simplereenroll', same.base64, ['--cert', expired.cert, '--key', expired.key]), 401, 'est:authentication', 'unauthenticated', /not currently valid/);
+    refused(enroll('/simplereenroll', same.base64, ['--cert', pki.stranger.cert, '--key', pki.stranger.key]), 401, 'est:authentication', 'unauthenticated', /not issued by this CA/);
+    refused(enroll('/devices/simplereenroll', same.base64, ['--cert', pki.device.cert, '--key', pki.device.key]), 401, 'est:authentication', 'unauthenticated', /current, unexpired certificate from this CA/);
+    refused(enroll('/simplereenroll', same.base64, ['-u', `sensor-1:${PASSWORD}`]), 401, 'est:authentication', 'unauthenticated', /current, unexpired certificate from this CA/);
+  });
+
+  test('TLS 1.1 is refused in the handshake; TLS 1.2 is served', () => {
+    const old = estCurl('/cacerts', ['--tlsv1.1', '--tls-max', '1.1', '--ciphers', 'DEFAULT:@SECLEVEL=0']);
+    assert.equal(old.status, 0);
+    assert.equal(old.exitCode, 35, old.stderr);
+    assert.match(old.stderr, /protocol version|unsupported protocol/i);
+    const s = spawnSync('openssl', ['s_client', '-connect', new URL(est).host, '-tls1_1', '-cipher', 'DEFAULT:@SECLEVEL=0'], { input: '', encoding: 'utf8' });
+    assert.notEqual(s.status, 0);
+    assert.match(s.stdout + s.stderr, /alert protocol version/);
+    const ok = estCurl('/cacerts', ['--tlsv1.2', '--tls-max', '1.2']);
+    assert.equal(ok.status, 200);
+  });
+});
+
+describe('the ledger', () => {
+  test('holds exactly the certificates clients received, gateway and device both named, and every refusal', async () => {
+    await server.stop();
+    const db = await openEmbeddedLedger(join(server.dataDir, 'ledger'));
+    try {
+      const rows = await db.query<{ serial: string; path: string; rule: string; spiffe_id: string; requester_id: string; requester: Record<string, unknown> }>(
+        'SELECT serial, path, rule, spiffe_id, requester_id, requester FROM certificates',
+      );
+      assert.deepEqual(new Set(rows.rows.map((r) => r.serial)), issued, 'no refusal left a certificate row, and no issuance is missing');
+      assert.ok(rows.rows.every((r) => r.path === 'est'));
+      const fleet = rows.rows.find((r) => r.rule === 'est-gateway-fleet')!;
+      assert.equal(fleet.spiffe_id, `spiffe://${TD}/gateway/gw-0042/device/thermostat-3`);
+      assert.equal(fleet.requester_id, 'gw-0042@gateways');
+      assert.equal(fleet.requester.auth, 'trust-anchor');
+      assert.deepEqual((fleet.requester.certificate as { subject: string }).subject, 'O=Acme Devices, CN=gw-0042');
+      const keygen = rows.rows.filter((r) => r.requester.operation === 'serverkeygen');
+      assert.equal(keygen.length, 1);
+
+      const denials = await db.query<{ rule: string; code: string; requester_id: string; requested_spiffe_id: string | null }>(
+        'SELECT rule, code, requester_id, requested_spiffe_id FROM denials',
+      );
+      const count = (list: readonly [string, string][]) => {
+        const m = new Map<string, number>();
+        for (const [rule, code] of list) m.set(`${rule} ${code}`, (m.get(`${rule} ${code}`) ?? 0) + 1);
+        return m;
+      };
+      assert.deepEqual(count(denials.rows.map((d) => [d.rule, d.code])), count(refusals), 'one denial per refusal, with its rule and code');
+      const outside = denials.rows.find((d) => d.requested_spiffe_id === `spiffe://${TD}/gateway/gw-9999/device/x`);
+      assert.equal(outside?.requester_id, 'gw-0042@gateways');
+    } finally {
+      await db.close();
+    }
+  });
+});

@@ -1,0 +1,263 @@
+// The parts of EST that stand alone: the RFC 8951 body codec, certs-only PKCS#7 (read back by
+// openssl), the scrypt credential store, client-certificate chains to label trust anchors, the
+// CSR writer serverkeygen uses, csrattrs, and the policy features gateway mode rests on
+// (subtree grants, EST requester matchers).
+
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TrustAnchors } from '../../src/http/est/anchors.js';
+import { csrAttributes } from '../../src/http/est/csrattrs.js';
+import { BasicUsers, addUser, hashPassword, removeUser, verifyPassword } from '../../src/http/est/users.js';
+import { checkTransferEncoding, decodeBase64Body, encodeBase64Body, mediaType } from '../../src/http/est/wire.js';
+import { encodeCsr, subjectOfCsr } from '../../src/pki/csr-encode.js';
+import { parseCsr, verifyProofOfPossession } from '../../src/pki/csr.js';
+import { certsOnly } from '../../src/pki/pkcs7.js';
+import { evaluate, parsePolicy, type Decision, type Policy, type PolicyInput, type Requester } from '../../src/policy/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'est-unit-'));
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+
+function openssl(args: string[]): string {
+  return execFileSync('openssl', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+describe('RFC 8951 bodies', () => {
+  const der = Buffer.from(Array.from({ length: 200 }, (_, i) => i));
+  const b64 = der.toString('base64');
+
+  test('base64 with CRLF, LF or no line breaks decodes to the same bytes', () => {
+    for (const text of [b64, b64.replace(/(.{64})/g, '$1\n'), b64.replace(/(.{76})/g, '$1\r\n'), ` ${b64}\n`]) {
+      const r = decodeBase64Body(Buffer.from(text));
+      assert.ok(r.ok, text);
+      assert.ok(r.der.equals(der));
+    }
+  });
+
+  test('anything else is a 400: foreign characters, missing padding, non-canonical bits, an empty body', () => {
+    const bad = [`${b64.slice(0, 10)}*${b64.slice(11)}`, b64.slice(0, -1), 'QQ=R', 'QR==', '', '\r\n', '-----BEGIN CERTIFICATE REQUEST-----'];
+    for (const text of bad) {
+      const r = decodeBase64Body(text);
+      assert.equal(r.ok, false, JSON.stringify(text));
+      if (!r.ok) assert.equal(r.error.status, 400);
+    }
+  });
+
+  test('replies are base64 in lines of at most 64 characters', () => {
+    const out = encodeBase64Body(der);
+    assert.ok(out.split('\r\n').every((l) => l.length <= 64));
+    assert.ok(Buffer.from(out, 'base64').equals(der));
+  });
+
+  test('media types and transfer encodings', () => {
+    assert.equal(mediaType('Application/PKCS10; charset=x'), 'application/pkcs10');
+    assert.equal(mediaType(undefined), null);
+    assert.equal(checkTransferEncoding(undefined), null);
+    assert.equal(checkTransferEncoding('BASE64'), null);
+    assert.equal(checkTransferEncoding('binary')?.status, 400);
+  });
+});
+
+describe('certs-only PKCS#7', () => {
+  test('openssl reads every certificate back, byte for byte', () => {
+    const a = join(dir, 'a');
+    const b = join(dir, 'b');
+    for (const f of [a, b]) {
+      openssl(['req', '-x509', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${f}.key`, '-subj', `/CN=${f.slice(-1)}`, '-days', '1', '-out', `${f}.pem`]);
+    }
+    const certs = [a, b].map((f) => new X509Certificate(readFileSync(`${f}.pem`)));
+    writeFileSync(join(dir, 'p7.der'), certsOnly(certs.map((c) => c.raw)));
+    const printed = openssl(['pkcs7', '-inform', 'DER', '-in', join(dir, 'p7.der'), '-print_certs']);
+    const back = (printed.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? []).map((p) => new X509Certificate(p));
+    assert.deepEqual(new Set(back.map((c) => c.fingerprint256)), new Set(certs.map((c) => c.fingerprint256)));
+    const parsed = openssl(['asn1parse', '-inform', 'DER', '-in', join(dir, 'p7.der')]);
+    assert.match(parsed, /:pkcs7-signedData/);
+    assert.match(parsed, /:pkcs7-data/);
+  });
+});
+
+describe('Basic credentials', () => {
+  test('scrypt hashes verify the right password only, and carry their parameters', async () => {
+    const h = await hashPassword('a long passphrase');
+    assert.match(h, /^scrypt\$32768\$8\$1\$[A-Za-z0-9+/]+=*\$[A-Za-z0-9+/]+=*$/);
+    assert.notEqual(h, await hashPassword('a long passphrase'), 'salted');
+    assert.equal(await verifyPassword('a long passphrase', h), true);
+    assert.equal(await verifyPassword('a long passphrasE', h), false);
+    assert.equal(await verifyPassword('x', 'md5$whatever'), false);
+  });
+
+  test('the users file: mode 0600, hashes only, re-read when it changes', async () => {
+    const file = join(dir, 'users.json');
+    const users = new BasicUsers(file);
+    assert.equal(await users.verify('gw-1', 'twelve chars!'), false, 'no file: nobody');
+    assert.deepEqual(await addUser(file, 'gw-1', 'twelve chars!'), { ok: true, replaced: false });
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.ok(!readFileSync(file, 'utf8').includes('twelve chars!'));
+    assert.equal(await users.verify('gw-1', 'twelve chars!'), true);
+    assert.equal(await users.verify('gw-1', 'wrong chars!!'), false);
+    assert.equal(await users.verify('gw-2', 'twelve chars!'), false);
+    assert.equal(removeUser(file, 'gw-1').ok, true);
+    assert.equal(await users.verify('gw-1', 'twelve chars!'), false, 'removal takes effect without a restart');
+    assert.equal((await addUser(file, 'a:b', 'twelve chars!')).ok, false, 'a colon would split the Basic credentials');
+    assert.equal((await addUser(file, 'gw-3', 'short')).ok, false);
+  });
+});
+
+describe('trust anchors for client certificates', () => {
+  writeFileSync(join(dir, 'ca.ext'), 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\n');
+  writeFileSync(join(dir, 'client.ext'), 'basicConstraints=critical,CA:FALSE\nextendedKeyUsage=clientAuth\n');
+  writeFileSync(join(dir, 'server.ext'), 'basicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n');
+  const root = join(dir, 'troot');
+  openssl(['req', '-x509', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${root}.key`, '-subj', '/CN=Factory Root', '-days', '1',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign', '-out', `${root}.pem`]);
+  const issue = (name: string, issuer: string, extFile: string): X509Certificate => {
+    const f = join(dir, name);
+    openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${f}.key`, '-subj', `/CN=${name}`, '-out', `${f}.csr`]);
+    openssl(['x509', '-req', '-in', `${f}.csr`, '-CA', `${issuer}.pem`, '-CAkey', `${issuer}.key`, '-set_serial', '7', '-days', '1', '-extfile', join(dir, extFile), '-out', `${f}.pem`]);
+    return new X509Certificate(readFileSync(`${f}.pem`));
+  };
+  const intermediate = issue('line-7', root, 'ca.ext');
+  const device = issue('dev-1', join(dir, 'line-7'), 'client.ext');
+  const serverOnly = issue('dev-2', root, 'server.ext');
+  const anchors = TrustAnchors.fromPem(readFileSync(`${root}.pem`, 'utf8'));
+
+  test('a chain through an intermediate the client sent reaches the anchor', () => {
+    const r = anchors.verify(device, [intermediate]);
+    assert.ok(r.ok);
+    // The window is the narrowest over the whole chain, the anchor included.
+    const rootCert = anchors.certificates[0]!;
+    assert.equal(r.notAfter, Math.min(...[device, intermediate, rootCert].map((c) => Date.parse(c.validTo))));
+    assert.equal(r.notBefore, Math.max(...[device, intermediate, rootCert].map((c) => Date.parse(c.validFrom))));
+  });
+
+  test('without the intermediate, with no anchors, for a CA or a server-only certificate: refused', () => {
+    const alone = anchors.verify(device, []);
+    assert.ok(!alone.ok && /does not chain/.test(alone.reason));
+    assert.equal(new TrustAnchors([]).verify(device, [intermediate]).ok, false);
+    assert.equal(anchors.verify(intermediate, []).ok, false);
+    const r = anchors.verify(serverOnly, []);
+    assert.ok(!r.ok && /client authentication/.test(r.reason));
+  });
+});
+
+describe('serverkeygen CSRs and csrattrs', () => {
+  test('encodeCsr writes a request the strict parser accepts, signed by the new key, with the asked names', () => {
+    const key = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const subject = Buffer.from([0x30, 0x00]);
+    const der = encodeCsr(key.privateKey, subject, { uris: ['spiffe://example.org/device/a'], dnsNames: ['a.example.org'], ipAddresses: ['10.0.0.7', 'fd00::1'] });
+    const parsed = parseCsr(der);
+    assert.ok(parsed.ok);
+    assert.ok(verifyProofOfPossession(parsed.csr));
+    assert.deepEqual(parsed.csr.requested, { uris: ['spiffe://example.org/device/a'], dnsNames: ['a.example.org'], ipAddresses: ['10.0.0.7', 'fd00::1'] });
+    assert.ok(subjectOfCsr(der).equals(subject));
+    writeFileSync(join(dir, 'skg.der'), der);
+    const checked = spawnSync('openssl', ['req', '-inform', 'DER', '-in', join(dir, 'skg.der'), '-verify', '-noout'], { encoding: 'utf8' });
+    assert.equal(checked.status, 0, checked.stderr);
+    assert.match(checked.stdout + checked.stderr, /verify OK/);
+  });
+
+  test('csrattrs follows the guardrails', () => {
+    writeFileSync(join(dir, 'attrs.der'), csrAttributes(['ecdsa-p256', 'ecdsa-p384', 'rsa-2048']));
+    const text = openssl(['asn1parse', '-inform', 'DER', '-in', join(dir, 'attrs.der')]);
+    assert.match(text, /:challengePassword/);
+    assert.match(text, /:prime256v1[\s\S]*:secp384r1/);
+    assert.match(text, /:rsaEncryption[\s\S]*INTEGER\s+:0800/);
+    writeFileSync(join(dir, 'a2.der'), csrAttributes(['ecdsa-p256']));
+    const p256 = openssl(['asn1parse', '-inform', 'DER', '-in', join(dir, 'a2.der')]);
+    assert.doesNotMatch(p256, /rsaEncryption|secp384r1/);
+  });
+});
+
+describe('policy for EST', () => {
+  const TD = 'example.org';
+  const load = (rules: string): Policy => {
+    const r = parsePolicy(`version: 1\nguardrails:\n  trustDomain: ${TD}\nrules:\n${rules}`);
+    if (!r.ok) assert.fail(r.problems.map((p) => `${p.line} ${p.path}: ${p.message}`).join('\n'));
+    return r.policy;
+  };
+  const estClient = (over: Partial<Extract<Requester, { kind: 'est-client' }>> = {}): Requester => ({
+    kind: 'est-client',
+    name: 'gw-7',
+    label: 'gateways',
+    certificate: { subject: 'O=Acme, CN=gw-7', sans: ['DNS:gw-7.acme.example'] },
+    auth: 'trust-anchor',
+    spiffeId: null,
+    ...over,
+  });
+  const input = (requester: Requester, spiffeId: string | null): PolicyInput => ({
+    path: 'est',
+    requester,
+    keyAlgorithm: 'ecdsa-p256',
+    spiffeId,
+    dnsNames: [],
+    ipAddresses: [],
+    lifetimeSeconds: null,
+  });
+  const allowed = (d: Decision) => {
+    assert.ok(d.allowed, d.allowed ? '' : d.reason);
+    return d;
+  };
+  const denied = (d: Decision, code: string, reason: RegExp) => {
+    assert.ok(!d.allowed);
+    assert.equal(d.code, code);
+    assert.match(d.reason, reason);
+  };
+
+  const gatewayRules = `  - name: fleet
+    match: { est: { label: gateways, auth: [trust-anchor], subject: "O=Acme, *", san: "DNS:*.acme.example" } }
+    grant: { spiffeId: 'spiffe://{trustDomain}/gateway/{requester.name}/device/*' }
+  - name: svid-fleet
+    match: { est: { label: fleet, auth: [svid], spiffeId: "spiffe://${TD}/gateway/*" } }
+    grant: { spiffeId: '{requester.spiffeId}/*' }
+  - name: renewal
+    match: { est: { auth: [svid] } }
+    grant: { spiffeId: '{requester.spiffeId}' }
+`;
+
+  test('a subtree grant gives any ID strictly under the prefix, and nothing else', () => {
+    const p = load(gatewayRules);
+    assert.equal(p.rules[0]!.grant.spiffeIdScope, 'subtree');
+    assert.equal(p.rules[2]!.grant.spiffeIdScope, 'exact');
+    const d = allowed(evaluate(p, input(estClient(), `spiffe://${TD}/gateway/gw-7/device/t-1`)));
+    assert.equal(d.spiffeId, `spiffe://${TD}/gateway/gw-7/device/t-1`);
+    assert.equal(allowed(evaluate(p, input(estClient(), `spiffe://${TD}/gateway/gw-7/device/a/b`))).rule, 'fleet');
+    denied(evaluate(p, input(estClient(), `spiffe://${TD}/gateway/gw-8/device/t-1`)), 'identity-not-allowed', /only IDs under/);
+    denied(evaluate(p, input(estClient(), `spiffe://${TD}/gateway/gw-7/device`)), 'identity-not-allowed', /only IDs under/);
+    denied(evaluate(p, input(estClient(), `spiffe://${TD}/gateway/gw-7/device/../../admin`)), 'identity-not-allowed', /malformed/);
+    denied(evaluate(p, input(estClient(), `spiffe://${TD}/gateway/gw-7/device//x`)), 'identity-not-allowed', /malformed/);
+    denied(evaluate(p, input(estClient(), null)), 'identity-not-allowed', /must name one/);
+  });
+
+  test('EST matchers: auth kind, subject and SAN globs, the client SVID\'s ID', () => {
+    const p = load(gatewayRules);
+    // A Basic client never matches a trust-anchor rule.
+    denied(evaluate(p, input(estClient({ auth: 'basic', certificate: null }), `spiffe://${TD}/gateway/gw-7/device/x`)), 'no-matching-rule', /no rule/);
+    denied(evaluate(p, input(estClient({ certificate: { subject: 'O=Evil, CN=gw-7', sans: ['DNS:gw-7.acme.example'] } }), `spiffe://${TD}/gateway/gw-7/device/x`)), 'no-matching-rule', /no rule/);
+    denied(evaluate(p, input(estClient({ certificate: { subject: 'O=Acme, CN=gw-7', sans: [] } }), `spiffe://${TD}/gateway/gw-7/device/x`)), 'no-matching-rule', /no rule/);
+    // A gateway holding an SVID enrolls under its own ID on the "fleet" label, and renews itself elsewhere.
+    const gwFacts = { auth: 'svid', spiffeId: `spiffe://${TD}/gateway/gw-7`, certificate: null } as const;
+    const gw = estClient({ ...gwFacts, label: 'fleet' });
+    assert.equal(allowed(evaluate(p, input(gw, `spiffe://${TD}/gateway/gw-7/d-1`))).rule, 'svid-fleet');
+    denied(evaluate(p, input(gw, `spiffe://${TD}/gateway/gw-7`)), 'identity-not-allowed', /only IDs under/);
+    const renew = allowed(evaluate(p, input(estClient({ ...gwFacts, label: null }), `spiffe://${TD}/gateway/gw-7`)));
+    assert.equal(renew.rule, 'renewal');
+    // An EST client without an SVID has no {requester.spiffeId}.
+    const noId = load(`  - name: renewal\n    match: { est: {} }\n    grant: { spiffeId: '{requester.spiffeId}' }\n`);
+    denied(evaluate(noId, input(estClient({ spiffeId: null }), null)), 'identity-not-allowed', /no SPIFFE ID/);
+  });
+
+  test('a "*" anywhere but the end of the template, or "none" as an auth kind, is a load error', () => {
+    const bad = (rules: string, path: RegExp) => {
+      const r = parsePolicy(`version: 1\nguardrails:\n  trustDomain: ${TD}\nrules:\n${rules}`);
+      assert.ok(!r.ok);
+      assert.ok(r.problems.some((x) => path.test(x.path)), JSON.stringify(r.problems));
+    };
+    bad(`  - name: a\n    match: { est: {} }\n    grant: { spiffeId: 'spiffe://{trustDomain}/*/device' }\n`, /grant\.spiffeId/);
+    bad(`  - name: a\n    match: { est: {} }\n    grant: { spiffeId: 'spiffe://{trustDomain}/x/**' }\n`, /grant\.spiffeId/);
+    bad(`  - name: a\n    match: { est: { auth: [none] } }\n    grant: { spiffeId: 'spiffe://{trustDomain}/x' }\n`, /match\.est\.auth/);
+  });
+});
