@@ -97,13 +97,13 @@ export async function authenticate(
     if (account.status !== 'valid') fail('unauthorized', `account ${h.key.kid} is ${account.status}`);
     const alg = account.jwk.kty === 'EC' ? 'ES256' : 'RS256';
     if (h.alg !== alg) fail('badSignatureAlgorithm', `this account's key signs with ${alg}, not ${h.alg}`, { algorithms: [alg] });
-    const payload = await verifySignature(env, accountKey(account));
+    const payload = verifySignature(env, accountKey(account));
     if (!payload.ok) raise(payload.problem);
     signed = { by: 'account', account: account, payload: json(payload.value), envelope: env };
   } else {
     const key = publicAccountKey(h.key.jwk, h.alg);
     if (!key.ok) raise(key.problem);
-    const payload = await verifySignature(env, key.value.key);
+    const payload = verifySignature(env, key.value.key);
     if (!payload.ok) raise(payload.problem);
     signed = {
       by: 'jwk',

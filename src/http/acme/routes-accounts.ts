@@ -93,7 +93,7 @@ export function accountRoutes(app: FastifyInstance, ctx: AcmeContext): void {
     if (h.nonce !== undefined) fail('malformed', 'the inner JWS must not carry a nonce');
     const newKey = publicAccountKey(h.key.jwk, h.alg);
     if (!newKey.ok) raise(newKey.problem);
-    const innerPayload = await verifySignature(inner.value, newKey.value.key);
+    const innerPayload = verifySignature(inner.value, newKey.value.key);
     if (!innerPayload.ok) raise(innerPayload.problem);
     const body = payloadJson(innerPayload.value);
     if (!body.ok) raise(body.problem);
