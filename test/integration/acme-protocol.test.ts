@@ -374,7 +374,13 @@ describe('ACME orders, validation and finalize', () => {
     const host = name('race1');
     const o = await readyOrder(c, [host]);
     const csr = csrFor([host]).der.toString('base64url');
-    const results = await Promise.all([c.post(o.finalize, { csr }), c.post(o.finalize, { csr }), c.post(o.finalize, { csr })]);
+    // Three connections, so the three requests are in flight at once (and reach both workers).
+    const wide = new RawAcmeClient(bench.directoryUrl, bench.server.rootPem, c.key, 3);
+    wide.directory = c.directory;
+    wide.kid = c.kid;
+    const nonces = [await c.nonce(), await c.nonce(), await c.nonce()];
+    const results = await Promise.all(nonces.map((nonce) => wide.post(o.finalize, { csr }, { nonce })));
+    await wide.close();
     const ok = results.filter((r) => r.status === 200);
     assert.equal(ok.length, 1, results.map((r) => `${r.status} ${r.text}`).join('\n'));
     for (const r of results.filter((x) => x.status !== 200)) assert.equal(errType(r), acmeErr('orderNotReady'));
