@@ -70,9 +70,10 @@ export class RawAcmeClient {
   async nonce(): Promise<string> {
     const kept = this.nonces.pop();
     if (kept !== undefined) return kept;
+    // send() keeps every response's nonce; take this one back out so it is used once.
     const r = await this.get(this.directory.newNonce!, 'HEAD');
-    const n = r.headers['replay-nonce'];
-    if (typeof n !== 'string') throw new Error(`newNonce gave no nonce (${r.status})`);
+    const n = this.nonces.pop();
+    if (n === undefined) throw new Error(`newNonce gave no nonce (${r.status})`);
     return n;
   }
 
