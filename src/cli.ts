@@ -13,7 +13,7 @@ import { openPostgresLedger } from './ledger/postgres.js';
 import { runWorker } from './server/worker.js';
 import { newEabKey } from './http/acme/eab.js';
 import { SqlAcmeStore } from './http/acme/sql-store.js';
-import { createEabKeyViaServer } from './server/admin-client.js';
+import { createEabKeyViaServer, revokeEabKeyViaServer } from './server/admin-client.js';
 import { estCommand } from './http/est/user-command.js';
 import { MIGRATIONS_DIR, serve } from './server/serve.js';
 
@@ -32,6 +32,7 @@ const USAGE = `usage: workload-ca <command>
   acme eab create --binding NAME        create an ACME external account binding key; prints the
                                         key id and HMAC key for the VM's ACME client (Postgres with
                                         DATABASE_URL, else through the running embedded server)
+  acme eab revoke KEY_ID                stop a key from binding new accounts
   est user add NAME | remove NAME | list
                                         EST HTTP Basic bootstrap credentials (scrypt-hashed); the
                                         password comes from WORKLOAD_CA_EST_PASSWORD or stdin
@@ -139,30 +140,42 @@ async function migrateCommand(): Promise<Exit> {
 
 async function acmeCommand(args: string[]): Promise<Exit> {
   const [group, verb, ...rest] = args;
-  const { values } = parseArgs({ args: rest, options: { binding: { type: 'string' } } });
-  if (group !== 'eab' || verb !== 'create' || !values.binding) {
-    console.error('usage: workload-ca acme eab create --binding NAME');
+  const { values, positionals } = parseArgs({ args: rest, options: { binding: { type: 'string' } }, allowPositionals: true });
+  const create = verb === 'create' && values.binding !== undefined && positionals.length === 0;
+  const revoke = verb === 'revoke' && values.binding === undefined && positionals.length === 1;
+  if (group !== 'eab' || (!create && !revoke)) {
+    console.error('usage: workload-ca acme eab create --binding NAME\n       workload-ca acme eab revoke KEY_ID');
     return 2;
   }
   const cfg = config();
-  let key: { keyId: string; hmacKey: string; binding: string };
-  if (cfg.databaseUrl !== null) {
-    const db = openPostgresLedger(cfg.databaseUrl, { max: 1, applicationName: 'workload-ca acme eab' });
-    try {
-      const k = newEabKey(values.binding);
-      await new SqlAcmeStore(db).createEabKey(k);
-      key = k;
-    } finally {
-      await db.close();
+  // With Postgres the CLI writes the rows itself; the embedded ledger belongs to the running server.
+  const direct = cfg.databaseUrl === null ? null : openPostgresLedger(cfg.databaseUrl, { max: 1, applicationName: 'workload-ca acme eab' });
+  try {
+    if (revoke) {
+      const keyId = positionals[0]!;
+      const done = direct ? await new SqlAcmeStore(direct).revokeEabKey(keyId) : await revokeEabKeyViaServer(cfg, keyId);
+      if (!done) {
+        console.error(`no EAB key ${keyId}`);
+        return 1;
+      }
+      console.log(`revoked ${keyId}: it binds no new accounts (accounts already bound keep working)`);
+      return 0;
     }
-  } else {
-    // The embedded ledger belongs to the running server; ask it.
-    key = await createEabKeyViaServer(cfg, values.binding);
+    let key: { keyId: string; hmacKey: string; binding: string };
+    if (direct) {
+      const k = newEabKey(values.binding!);
+      await new SqlAcmeStore(direct).createEabKey(k);
+      key = k;
+    } else {
+      key = await createEabKeyViaServer(cfg, values.binding!);
+    }
+    console.log(`binding:  ${key.binding}\nkey id:   ${key.keyId}\nhmac key: ${key.hmacKey}`);
+    console.log(`\ncertbot: --eab-kid ${key.keyId} --eab-hmac-key ${key.hmacKey}`);
+    console.log(`lego:    --eab --kid ${key.keyId} --hmac ${key.hmacKey}`);
+    return 0;
+  } finally {
+    await direct?.close();
   }
-  console.log(`binding:  ${key.binding}\nkey id:   ${key.keyId}\nhmac key: ${key.hmacKey}`);
-  console.log(`\ncertbot: --eab-kid ${key.keyId} --eab-hmac-key ${key.hmacKey}`);
-  console.log(`lego:    --eab --kid ${key.keyId} --hmac ${key.hmacKey}`);
-  return 0;
 }
 
 async function main(argv: string[]): Promise<Exit> {

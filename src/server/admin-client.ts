@@ -7,18 +7,21 @@ import type { Config } from '../config/config.js';
 import { baseUrl } from './banner.js';
 import { readAdminToken } from './replica.js';
 
-export async function createEabKeyViaServer(config: Config, binding: string): Promise<{ keyId: string; hmacKey: string; binding: string }> {
+async function adminRequest(config: Config, method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
   const token = readAdminToken(config);
   if (token === null) throw new Error('no admin credential: start the server once (it creates one) or set WORKLOAD_CA_ADMIN_TOKEN');
-  const url = `${baseUrl(config)}/v1/admin/acme/eab-keys`;
-  const body = JSON.stringify({ binding });
-  const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+  const url = `${baseUrl(config)}${path}`;
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
     const req = request(
       url,
       {
-        method: 'POST',
+        method,
         ca: readFileSync(config.ca.rootCert),
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(payload !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+        },
         timeout: 10_000,
       },
       (res) => {
@@ -30,16 +33,29 @@ export async function createEabKeyViaServer(config: Config, binding: string): Pr
     );
     req.on('timeout', () => req.destroy(new Error('timed out')));
     req.on('error', (err) => reject(new Error(`cannot reach the server at ${url} (is \`workload-ca serve\` running?): ${err.message}`)));
-    req.end(body);
+    req.end(payload);
   });
-  if (status !== 201) {
-    let detail = text;
-    try {
-      detail = (JSON.parse(text) as { detail?: string }).detail ?? text;
-    } catch {
-      /* not JSON: show it as it is */
-    }
-    throw new Error(`the server refused (${status}): ${detail}`);
+}
+
+function refused(r: { status: number; text: string }): Error {
+  let detail = r.text;
+  try {
+    detail = (JSON.parse(r.text) as { detail?: string }).detail ?? r.text;
+  } catch {
+    /* not JSON: show it as it is */
   }
-  return JSON.parse(text) as { keyId: string; hmacKey: string; binding: string };
+  return new Error(`the server refused (${r.status}): ${detail}`);
+}
+
+export async function createEabKeyViaServer(config: Config, binding: string): Promise<{ keyId: string; hmacKey: string; binding: string }> {
+  const r = await adminRequest(config, 'POST', '/v1/admin/acme/eab-keys', { binding });
+  if (r.status !== 201) throw refused(r);
+  return JSON.parse(r.text) as { keyId: string; hmacKey: string; binding: string };
+}
+
+export async function revokeEabKeyViaServer(config: Config, keyId: string): Promise<boolean> {
+  const r = await adminRequest(config, 'DELETE', `/v1/admin/acme/eab-keys/${encodeURIComponent(keyId)}`);
+  if (r.status === 404) return false;
+  if (r.status !== 204) throw refused(r);
+  return true;
 }

@@ -209,13 +209,23 @@ describe('ACME accounts and external account binding', () => {
     await c.close();
   });
 
-  it('`workload-ca acme eab create` makes a key that binds an account', async () => {
+  it('`workload-ca acme eab create` makes a key that binds an account; `revoke` stops it binding more', async () => {
     const key = await bench.eabViaCli('db');
     assert.match(key.keyId, /^eab_/);
     const c = await new RawAcmeClient(bench.directoryUrl, bench.server.rootPem, await newAccountKey()).init();
     assert.equal((await c.newAccount(key)).status, 201);
     const bad = await bench.server.cli(['acme', 'eab', 'create', '--binding', 'Not_A_Label']);
     assert.notEqual(bad.code, 0);
+    // Revoked, the key binds no new account; the account it bound keeps working.
+    const revoked = await bench.server.cli(['acme', 'eab', 'revoke', key.keyId]);
+    assert.equal(revoked.code, 0, revoked.stderr);
+    const late = await new RawAcmeClient(bench.directoryUrl, bench.server.rootPem, await newAccountKey()).init();
+    const refused = await late.newAccount(key);
+    assert.equal(errType(refused), acmeErr('unauthorized'));
+    assert.match(String(refused.json!.detail), /revoked/);
+    assert.equal((await c.post(c.kid!, '')).status, 200);
+    assert.notEqual((await bench.server.cli(['acme', 'eab', 'revoke', 'eab_nosuchkey'])).code, 0);
+    await late.close();
     await c.close();
   });
 

@@ -49,6 +49,14 @@ export class SqlAcmeStore implements AcmeStore {
     };
   }
 
+  async revokeEabKey(keyId: string): Promise<boolean> {
+    const { rows } = await this.db.query<Row>(
+      'UPDATE acme_eab_keys SET revoked_at = coalesce(revoked_at, now()) WHERE key_id = $1 RETURNING key_id',
+      [keyId],
+    );
+    return rows.length === 1;
+  }
+
   async createAccount(a: Omit<Account, 'createdAt' | 'status'> & { eabKeyId: string | null }): Promise<CreateAccountResult> {
     const { rows } = await this.db.query<Row>(
       `INSERT INTO acme_accounts (id, key_thumbprint, jwk, status, contact, binding, eab_key_id)

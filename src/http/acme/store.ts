@@ -101,6 +101,8 @@ export type CreateAccountResult = { readonly created: true; readonly account: Ac
 export interface AcmeStore {
   createEabKey(key: EabKey): Promise<void>;
   eabKey(keyId: string): Promise<EabKey | null>;
+  /** Stops the key from binding new accounts; false when there is no such key. */
+  revokeEabKey(keyId: string): Promise<boolean>;
 
   /** Creates the account unless one holds the key already; then returns that one. */
   createAccount(a: Omit<Account, 'createdAt' | 'status'> & { readonly eabKeyId: string | null }): Promise<CreateAccountResult>;
@@ -157,6 +159,7 @@ export interface AcmeStore {
 export const ACME_STORE_METHODS = [
   'createEabKey',
   'eabKey',
+  'revokeEabKey',
   'createAccount',
   'accountById',
   'accountByThumbprint',

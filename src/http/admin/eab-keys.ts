@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { BINDING_RE, newEabKey } from '../acme/eab.js';
 import type { AcmeStore } from '../acme/store.js';
+import { problem, sendProblem } from '../problem.js';
 import { adminGuard } from './auth.js';
 
 export interface EabKeyDeps {
@@ -31,6 +32,22 @@ export async function eabKeysApi(app: FastifyInstance, deps: EabKeyDeps): Promis
       const key = newEabKey(req.body.binding);
       await deps.store.createEabKey(key);
       return reply.code(201).send({ keyId: key.keyId, hmacKey: key.hmacKey, binding: key.binding });
+    },
+  );
+  app.delete<{ Params: { keyId: string } }>(
+    '/v1/admin/acme/eab-keys/:keyId',
+    {
+      schema: {
+        summary: 'Revoke an ACME external account binding key: it binds no new accounts',
+        security: [{ adminToken: [] }],
+        params: { type: 'object', properties: { keyId: { type: 'string', pattern: '^eab_[A-Za-z0-9_-]{1,64}$' } } },
+      },
+    },
+    async (req, reply) => {
+      if (!(await deps.store.revokeEabKey(req.params.keyId))) {
+        return sendProblem(reply, problem('not-found', `no EAB key ${req.params.keyId}`));
+      }
+      return reply.code(204).send();
     },
   );
 }
