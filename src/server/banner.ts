@@ -17,7 +17,10 @@ export function baseUrl(config: Pick<Config, 'listen'>): string {
 export function firstSvidHelp(config: Config): string {
   const url = baseUrl(config);
   const root = displayPath(config.ca.rootCert);
-  const lines = [`Trust bundle (root CA): ${root}`];
+  const lines = [
+    `Trust bundle (root CA): ${root}`,
+    `ACME directory: ${url}/acme/directory (binding keys: npx workload-ca acme eab create --binding NAME)`,
+  ];
   if (config.devTokenIssuer) {
     lines.push(
       'Get a first SVID (development token issuer; copy and paste):',
