@@ -1,5 +1,5 @@
-// `npm run bench`: measures SVID issuance (POST /v1/svids) at a few concurrency levels, then
-// checks a sample of what was issued. See `npm run bench -- --help`.
+// `npm run bench:api`: measures SVID issuance (POST /v1/svids) at a few concurrency levels, then
+// checks a sample of what was issued. See `npm run bench:api -- --help`.
 //
 // Fairness rules this tool keeps: all keys, CSRs, bodies and tokens exist before any clock
 // starts; connections are kept alive and reused as agents do; warm-up is not counted; a request
@@ -7,17 +7,14 @@
 // from wrong certificates are not numbers, so sampled certificates are verified after each level.
 
 import { readFileSync } from 'node:fs';
-import { startEmbeddedServer, type EmbeddedServer, type Identity } from './lib/embedded-server.js';
+import { startEmbeddedServer, type EmbeddedServer } from './lib/embedded-server.js';
+import { mintCredentials } from './lib/tokens.js';
 import { parseOptions, type BenchOptions } from './lib/options.js';
 import { commandLine, levelNotes, machineInfo, markdownTable, printHeader, writeJson, type BenchReport, type LevelReport, type ServerInfo } from './lib/report.js';
 import { runLevel, type Target } from './lib/runner.js';
 import { verifySamples } from './lib/verify.js';
-import { credentialFromToken, prepareRequests, readTokenFile, spiffeIdFor, type Credential } from './lib/workload.js';
+import { credentialFromToken, prepareRequests, readTokenFile, type Credential } from './lib/workload.js';
 
-/** Longer than any level, so no token expires mid-run. */
-const TOKEN_TTL_SECONDS = 3600;
-/** Each `token` call is a fresh Node + tsx process; a few at a time keeps preparation short. */
-const MINT_PARALLELISM = 4;
 
 interface Setup {
   readonly target: Target;
@@ -140,29 +137,6 @@ async function prepareTarget(options: BenchOptions): Promise<Setup> {
     await server.stop();
     throw err;
   }
-}
-
-/** Distinct namespaces and service accounts, so per-identity caching cannot serve one answer to all. */
-async function mintCredentials(server: EmbeddedServer, count: number, trustDomain: string): Promise<Credential[]> {
-  const identities: Identity[] = Array.from({ length: count }, (_, i) => ({
-    namespace: `bench-ns-${String(i).padStart(2, '0')}`,
-    serviceAccount: `agent-${String(i).padStart(2, '0')}`,
-  }));
-  const tokens = await mapLimit(identities, MINT_PARALLELISM, (id) => server.mintToken(id, TOKEN_TTL_SECONDS));
-  return identities.map((id, i) => ({ token: tokens[i]!, expectedSpiffeId: spiffeIdFor(trustDomain, id.namespace, id.serviceAccount) }));
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return results;
 }
 
 /** Ctrl-C must not leave a server running or a temporary CA on disk. */

@@ -42,6 +42,11 @@ function perProcess(a: ReadonlyMap<number, number>, b: ReadonlyMap<number, numbe
   return [...b].filter(([pid]) => a.has(pid)).map(([pid, ticks]) => ({ pid, cores: (ticks - a.get(pid)!) / CLOCK_TICKS_PER_SECOND / seconds }));
 }
 
+/** The server's pid and its direct children (the cluster's serving processes). */
+export function serverProcesses(rootPid: number): number[] {
+  return [...(processTreeTicks(rootPid)?.keys() ?? [])];
+}
+
 function processTreeTicks(rootPid: number): Map<number, number> | null {
   const own = statOf(rootPid);
   if (own === null) return null;

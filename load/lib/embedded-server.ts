@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { prepareProduction } from './production.js';
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
-// The compiled CLI, as users run it (`npm run bench` builds first); tsx would add its own overhead.
+// The compiled CLI, as users run it (the bench scripts build first); tsx would add its own overhead.
 const CLI = [join(PROJECT_ROOT, 'dist/cli.js')];
 const READY_TIMEOUT_MS = 120_000;
 const STOP_TIMEOUT_MS = 15_000;
@@ -33,6 +33,10 @@ export interface EmbeddedServer {
   readonly exitedEarly: () => string | null;
   /** Production mode only: ledger rows so far, to measure how far the ledger lags issuance. */
   readonly ledgerRows: (() => Promise<number>) | null;
+  /** Production mode only: the serials in the ledger (lower-case hex), to check none is missing. */
+  readonly ledgerSerials: (() => Promise<string[]>) | null;
+  /** Production mode only: the ledger worker's pid. */
+  readonly ledgerWorkerPid: () => number | null;
   mintToken(identity: Identity, ttlSeconds: number): Promise<string>;
   /** Stops the server (SIGTERM, then SIGKILL) and deletes the data directory. Safe to call twice. */
   stop(): Promise<void>;
@@ -80,6 +84,8 @@ export async function startEmbeddedServer(opts: EmbeddedOptions): Promise<Embedd
       output: output.text,
       exitedEarly: () => exitNote,
       ledgerRows: backend ? () => backend.db.count('certificates') : null,
+      ledgerSerials: backend ? async () => (await backend.db.query<{ serial: string }>('SELECT serial FROM certificates')).map((r) => r.serial) : null,
+      ledgerWorkerPid: () => backend?.workerPid() ?? null,
       mintToken: (identity, ttl) => mintToken(env, identity, ttl),
       stop,
     };

@@ -3,7 +3,7 @@
 
 import { parseArgs } from 'node:util';
 
-export const USAGE = `usage: npm run bench -- [options]
+export const USAGE = `usage: npm run bench:api -- [options]
 
   Embedded mode (default): starts \`workload-ca serve\` on a fresh temporary data directory and
   port 0, mints development tokens with \`workload-ca token\`, and removes everything at the end.
@@ -72,7 +72,7 @@ export function parseOptions(argv: string[]): ParsedOptions {
       },
     }));
   } catch (err) {
-    return { ok: false, message: `${(err as Error).message}\n(npm run bench -- --help lists the options)` };
+    return { ok: false, message: `${(err as Error).message}\n(npm run bench:api -- --help lists the options)` };
   }
   if (values.help) return { ok: false, message: USAGE, help: true };
 

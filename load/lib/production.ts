@@ -20,6 +20,8 @@ export interface ProductionBackend {
   readonly db: TestDatabase;
   /** Starts the ledger worker; call after the server has migrated the database. */
   startWorker(): Promise<void>;
+  /** The ledger worker's pid once started, to watch its memory. */
+  workerPid(): number | null;
   cleanup(): Promise<void>;
 }
 
@@ -45,6 +47,7 @@ export async function prepareProduction(root: string, cli: string[], dataDir: st
     async startWorker() {
       worker = spawn(process.execPath, [...cli, 'worker'], { cwd: root, env: base, stdio: 'ignore' });
     },
+    workerPid: () => worker?.pid ?? null,
     async cleanup() {
       if (worker && worker.exitCode === null) {
         const exited = new Promise((r) => worker!.once('exit', r));

@@ -1,0 +1,40 @@
+// The issuance API as mesh agents use it: POST /v1/svids with a bearer token over a kept-alive
+// connection. Requests (key, CSR, token, serialized body) are prepared up front and cycled.
+
+import { Client } from 'undici';
+import { type IssuedSample, svidsPath } from '../lib/runner.js';
+import { verifySamples } from '../lib/verify.js';
+import type { PreparedRequest } from '../lib/workload.js';
+import { describeError, type Scenario, type ScenarioClient } from './scenario.js';
+
+export function apiScenario(url: URL, rootPem: string, requests: readonly PreparedRequest[]): Scenario<IssuedSample> {
+  const path = svidsPath(url);
+  let cursor = 0;
+  const next = (): PreparedRequest => requests[cursor++ % requests.length]!;
+  return {
+    kind: 'api',
+    async clients(count) {
+      return Array.from({ length: count }, (): ScenarioClient<IssuedSample> => {
+        const client = new Client(url.origin, { connect: { ca: rootPem }, pipelining: 1, headersTimeout: 30_000, bodyTimeout: 30_000 });
+        return {
+          async attempt() {
+            const request = next();
+            try {
+              const res = await client.request({ method: 'POST', path, headers: request.headers, body: request.body });
+              const body = await res.body.text();
+              if (res.statusCode !== 201) return { ok: false, error: `api HTTP ${res.statusCode}: ${body.slice(0, 160)}` };
+              return { ok: true, serial: () => (JSON.parse(body) as { serial: string }).serial, sample: () => ({ request, body }) };
+            } catch (err) {
+              return { ok: false, error: `api ${describeError(err)}` };
+            }
+          },
+          close: () => client.close(),
+        };
+      });
+    },
+    verify(samples) {
+      const result = verifySamples(samples, rootPem, Math.max(1, samples.length));
+      return { checked: result.checked, failures: result.failures.map((f) => `${f.serial ?? '?'}: ${f.problems.join('; ')}`) };
+    },
+  };
+}
