@@ -9,11 +9,10 @@
 // keeps its connection as an agent does; warm-up is not counted; a sample of each scenario's
 // certificates is checked (chain, SPIFFE ID, key), so a fast wrong answer fails the run.
 
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runClosedLoop, type DriveResult, type MixEntry } from './lib/drive.js';
-import { PROJECT_ROOT } from './lib/embedded-server.js';
+import { replaceSection } from './lib/benchmarks-file.js';
 import { awaitLedger, type LedgerCheck } from './lib/ledger-check.js';
 import { RssSampler, type ProcessMemory } from './lib/memory.js';
 import { commandLine, machineInfo, type MachineInfo } from './lib/report.js';
@@ -128,7 +127,7 @@ async function main(): Promise<number> {
   console.log(`\n${table}`);
   const section = sectionText(machine, command, suite.server.workers, table, reports);
   if (!values['no-write']) {
-    writeSection(section);
+    replaceSection('production-suite', section);
     console.log('BENCHMARKS.md updated (section "Production suite")');
   }
   if (values.json) writeFileSync(values.json, `${JSON.stringify({ machine, command, reports }, null, 2)}\n`);
@@ -212,18 +211,6 @@ function sectionText(machine: MachineInfo, command: string, workers: number, tab
     table,
     ...(mixedTotal === null ? [] : ['', `Mixed total: ${mixedTotal.toFixed(0)} certificates/s.`]),
   ].join('\n');
-}
-
-const BEGIN = '<!-- production-suite:begin -->';
-const END = '<!-- production-suite:end -->';
-
-function writeSection(section: string): void {
-  const file = join(PROJECT_ROOT, 'BENCHMARKS.md');
-  const text = readFileSync(file, 'utf8');
-  const start = text.indexOf(BEGIN);
-  const end = text.indexOf(END);
-  if (start === -1 || end === -1) throw new Error(`BENCHMARKS.md lacks the ${BEGIN} … ${END} markers`);
-  writeFileSync(file, `${text.slice(0, start + BEGIN.length)}\n${section}\n${text.slice(end)}`);
 }
 
 main().then(

@@ -135,9 +135,16 @@ export interface ArrivalPlan {
   /** Virtual users available; an attempt due when all are busy is dropped and counted. */
   readonly maxInFlight: number;
   readonly verifySample: number;
-  /** Called every `reportEverySeconds` with the attempts started so far. */
-  readonly onProgress?: (elapsedSeconds: number, started: number) => Promise<void> | void;
+  /** Called every `reportEverySeconds` with what happened so far. */
+  readonly onProgress?: (elapsedSeconds: number, progress: Progress) => Promise<void> | void;
   readonly reportEverySeconds?: number;
+}
+
+export interface Progress {
+  readonly started: number;
+  readonly received: number;
+  readonly errors: number;
+  readonly dropped: number;
 }
 
 export async function runArrivalRate(entries: readonly MixEntry[], plan: ArrivalPlan): Promise<DriveResult> {
@@ -158,7 +165,8 @@ export async function runArrivalRate(entries: readonly MixEntry[], plan: Arrival
       const elapsed = Number(now - start) / 1e9;
       const due = Math.floor(elapsed * plan.ratePerSecond) - started - dropped;
       for (let i = 0; i < due; i++) {
-        const user = idle.pop();
+        // First in, first out, so every user (and its prepared ACME orders) is used evenly.
+        const user = idle.shift();
         if (!user) {
           dropped++;
           continue;
@@ -172,7 +180,8 @@ export async function runArrivalRate(entries: readonly MixEntry[], plan: Arrival
       }
       if (elapsed >= nextReport) {
         nextReport += plan.reportEverySeconds!;
-        await plan.onProgress?.(elapsed, started);
+        const errors = mix.recorders.reduce((n, r) => n + r.errors.count, 0);
+        await plan.onProgress?.(elapsed, { started, received: mix.serials.length, errors, dropped });
       }
       await new Promise((r) => setTimeout(r, 5));
     }
