@@ -1,0 +1,91 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runArrivalRate, runClosedLoop, type MixEntry } from '../../load/lib/drive.js';
+import { pkcs7LeafSerial } from '../../load/scenarios/est.js';
+import { normalizeSerial, type Scenario, type ScenarioKind } from '../../load/scenarios/scenario.js';
+import { certsOnly } from '../../src/pki/pkcs7.js';
+import { fromPem } from '../../src/pki/certificate.js';
+
+describe('serials the load tools reconcile with the ledger', () => {
+  test('the serial read from an EST reply equals the certificate’s, sign byte and case aside', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wlca-load-tools-'));
+    try {
+      // A serial with its top bit set: DER adds a 00 byte, X509Certificate prints it upper case.
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'k.pem'),
+        '-subj', '/CN=t', '-days', '1', '-set_serial', '0xF1E2D3C4B5A69788', '-out', join(dir, 'c.pem')], { stdio: 'ignore' });
+      const pem = readFileSync(join(dir, 'c.pem'), 'utf8');
+      const reply = certsOnly(fromPem(pem)).toString('base64');
+      const fromReply = pkcs7LeafSerial(reply);
+      assert.equal(fromReply, '00f1e2d3c4b5a69788');
+      assert.equal(normalizeSerial(fromReply), normalizeSerial(new X509Certificate(pem).serialNumber));
+      assert.throws(() => pkcs7LeafSerial(Buffer.from('not der').toString('base64')));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** A scenario with no server behind it, to check the driver's bookkeeping alone. */
+function counting(kind: ScenarioKind, opts: { failEvery?: number; delayMs?: number } = {}): Scenario<string> & { attempts: () => number } {
+  let attempts = 0;
+  return {
+    kind,
+    attempts: () => attempts,
+    async clients(count) {
+      return Array.from({ length: count }, () => ({
+        async attempt() {
+          const n = ++attempts;
+          if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
+          else await Promise.resolve();
+          if (opts.failEvery && n % opts.failEvery === 0) return { ok: false as const, error: `${kind} failed` };
+          return { ok: true as const, serial: () => `${kind}-${n}`, sample: () => `${kind}-${n}` };
+        },
+        close: async () => undefined,
+      }));
+    },
+    verify: (samples) => ({ checked: samples.length, failures: [] }),
+  };
+}
+
+describe('the load driver', () => {
+  test('a weighted mix starts attempts in its proportions and keeps every serial received', async () => {
+    const api = counting('api');
+    const est = counting('est');
+    const acme = counting('acme', { failEvery: 4 });
+    const entries: MixEntry[] = [
+      { scenario: api as Scenario<unknown>, weight: 70 },
+      { scenario: est as Scenario<unknown>, weight: 20 },
+      { scenario: acme as Scenario<unknown>, weight: 10 },
+    ];
+    const r = await runClosedLoop(entries, { concurrency: 4, warmupSeconds: 0, durationSeconds: 0.3, verifySample: 5 });
+    const total = api.attempts() + est.attempts() + acme.attempts();
+    assert.ok(total > 1000, `only ${total} attempts`);
+    assert.ok(Math.abs(api.attempts() / total - 0.7) < 0.05, `api share ${api.attempts() / total}`);
+    assert.ok(Math.abs(est.attempts() / total - 0.2) < 0.05, `est share ${est.attempts() / total}`);
+    const failed = Math.floor(acme.attempts() / 4);
+    assert.equal(r.serials.length, total - failed, 'one serial per successful attempt, none per failure');
+    assert.equal(new Set(r.serials).size, r.serials.length);
+    const acmeResult = r.kinds.find((k) => k.kind === 'acme')!;
+    assert.ok(acmeResult.errors.total > 0 && acmeResult.errors.distinct[0]!.message === 'acme failed');
+    assert.equal(r.kinds.find((k) => k.kind === 'api')!.samples.length, 5);
+  });
+
+  test('at a fixed arrival rate, an attempt due while every user is busy is dropped and counted', async () => {
+    const slow = counting('api', { delayMs: 200 });
+    const r = await runArrivalRate([{ scenario: slow as Scenario<unknown>, weight: 1 }], {
+      ratePerSecond: 100,
+      durationSeconds: 1,
+      maxInFlight: 1,
+      verifySample: 0,
+    });
+    // One user busy 200 ms per attempt can start at most about five in a second; the rest were due and dropped.
+    assert.ok(slow.attempts() <= 6, `${slow.attempts()} attempts started`);
+    assert.ok(r.dropped >= 80, `${r.dropped} dropped`);
+    assert.equal(r.serials.length, slow.attempts());
+  });
+});
