@@ -132,6 +132,8 @@ export async function runClosedLoop(entries: readonly MixEntry[], plan: ClosedPl
 export interface ArrivalPlan {
   readonly ratePerSecond: number;
   readonly durationSeconds: number;
+  /** The rate climbs linearly from zero over this many seconds (part of the duration), as k6's ramping-arrival-rate. */
+  readonly rampSeconds?: number;
   /** Virtual users available; an attempt due when all are busy is dropped and counted. */
   readonly maxInFlight: number;
   readonly verifySample: number;
@@ -163,7 +165,7 @@ export async function runArrivalRate(entries: readonly MixEntry[], plan: Arrival
       const now = process.hrtime.bigint();
       if (now >= deadline) break;
       const elapsed = Number(now - start) / 1e9;
-      const due = Math.floor(elapsed * plan.ratePerSecond) - started - dropped;
+      const due = Math.floor(arrivalsBy(elapsed, plan.ratePerSecond, plan.rampSeconds ?? 0)) - started - dropped;
       for (let i = 0; i < due; i++) {
         // First in, first out, so every user (and its prepared ACME orders) is used evenly.
         const user = idle.shift();
@@ -190,6 +192,12 @@ export async function runArrivalRate(entries: readonly MixEntry[], plan: Arrival
     await closeAll(users);
   }
   return mix.result(plan.durationSeconds, dropped);
+}
+
+/** Attempts due by `t`: the integral of a rate that ramps linearly to `rate` over `ramp` seconds. */
+function arrivalsBy(t: number, rate: number, ramp: number): number {
+  if (t < ramp) return (rate * t * t) / (2 * ramp);
+  return rate * (t - ramp / 2);
 }
 
 async function closeAll(users: readonly VirtualUser[]): Promise<void> {
