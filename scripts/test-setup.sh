@@ -11,6 +11,9 @@ command -v pg_ctlcluster >/dev/null || need_pkgs+=(postgresql)
 # Real ACME clients for the interoperability tests.
 command -v certbot >/dev/null || need_pkgs+=(certbot)
 command -v lego >/dev/null || need_pkgs+=(lego)
+# nginx with its stream (TCP) module: the load balancer of the multi-replica test.
+command -v nginx >/dev/null || need_pkgs+=(nginx)
+[ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || need_pkgs+=(libnginx-mod-stream)
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
@@ -19,7 +22,14 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   fi
   echo "test-setup: installing ${need_pkgs[*]}"
   apt-get update -qq
+  # Packages must not start services (nginx would take port 80 for its default site): the tests
+  # start their own, on spare loopback ports. policy-rc.d is Debian's switch for that.
+  made_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && made_policy=1
+  fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+  [ "$made_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
 fi
 
 # PostgreSQL and Redis on 127.0.0.1, as the integration tests expect; started if down.

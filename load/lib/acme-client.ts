@@ -40,7 +40,8 @@ export interface SignOptions {
 }
 
 export class RawAcmeClient {
-  readonly dispatcher: Agent;
+  /** Replaceable, so a test can pin the connections to one replica behind a balancer. */
+  dispatcher: Agent;
   directory: Record<string, string> = {};
   kid: string | null = null;
   private nonces: string[] = [];

@@ -84,7 +84,7 @@ export async function startSuiteServer(o: SuiteServerOptions): Promise<SuiteServ
 }
 
 /** The default policy (what an operator starts from) and the gateway rule of the EST walk-through. */
-function suitePolicy(): string {
+export function suitePolicy(): string {
   return `${defaultPolicyYaml({ trustDomain: TRUST_DOMAIN, tokenIssuer: DEV_TOKEN_ISSUER, audience: DEV_TOKEN_AUDIENCE })}
   - name: gateway-fleet
     match: { paths: [est], est: { label: ${LABEL}, auth: [trust-anchor], name: "gw-*" } }

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = [`--import`, `tsx`, join(ROOT, 'src/cli.ts')];
+export const CLI = [`--import`, `tsx`, join(ROOT, 'src/cli.ts')];
 
 export interface TestServer {
   readonly url: string;
