@@ -53,7 +53,7 @@ export function commandLine(): string {
   const parts = ['node', ...process.execArgv, script, ...process.argv.slice(2)];
   const line = parts.map(shellQuote).join(' ');
   const npmArgs = process.argv.slice(2).map(shellQuote).join(' ');
-  return process.env.npm_lifecycle_event?.startsWith('bench') ? `npm run ${process.env.npm_lifecycle_event}${npmArgs ? ` -- ${npmArgs}` : ''}   (= ${line})` : line;
+  return /^(bench|soak)/.test(process.env.npm_lifecycle_event ?? '') ? `npm run ${process.env.npm_lifecycle_event}${npmArgs ? ` -- ${npmArgs}` : ''}   (= ${line})` : line;
 }
 
 function shellQuote(s: string): string {
