@@ -28,11 +28,11 @@ let nonce = null;
 /** @param {string | ArrayBuffer} data */
 const b64u = (data) => encoding.b64encode(data, 'rawurl');
 
-/** @param {string} s */
-function utf8(s) {
-  const bytes = [];
-  for (const c of unescape(encodeURIComponent(s))) bytes.push(c.charCodeAt(0));
-  return new Uint8Array(bytes);
+/** The JWS signing input is base64url and '.', so ASCII: one byte per character. @param {string} s */
+function ascii(s) {
+  const bytes = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
+  return bytes;
 }
 
 /** @param {import('k6/http').RefinedResponse<any>} res */
@@ -59,7 +59,7 @@ async function post(url, payload, step, opts = {}) {
     const protectedB64 = b64u(JSON.stringify(header));
     const payloadB64 = payload === '' ? '' : b64u(JSON.stringify(payload));
     const key = opts.jwk ? /** @type {any} */ (opts.extra).key : account.key;
-    const signature = await crypto.subtle.sign({ name: 'ECDSA', hash: { name: 'SHA-256' } }, key, utf8(`${protectedB64}.${payloadB64}`));
+    const signature = await crypto.subtle.sign({ name: 'ECDSA', hash: { name: 'SHA-256' } }, key, ascii(`${protectedB64}.${payloadB64}`));
     const res = http.post(url, JSON.stringify({ protected: protectedB64, payload: payloadB64, signature: b64u(signature) }), {
       headers: { 'content-type': 'application/jose+json' },
       tags: { path: 'acme', step },
@@ -124,7 +124,8 @@ export async function acmeIteration() {
     const done = await poll(authzUrl, ['pending', 'processing'], 'authorization');
     if (!check(done, { 'acme: authorization valid': (r) => /** @type {any} */ (r.json()).status === 'valid' })) return;
   }
-  await post(order.finalize, { csr }, 'finalize');
+  const finalized = await post(order.finalize, { csr }, 'finalize');
+  if (!check(finalized, { 'acme: finalize accepted': (r) => r.status === 200 })) return;
   const final = await poll(String(created.headers.Location), ['ready', 'processing'], 'order');
   const finalOrder = /** @type {any} */ (final.json());
   if (!check(finalOrder, { 'acme: order valid': (o) => o.status === 'valid' })) return;
