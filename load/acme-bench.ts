@@ -6,13 +6,13 @@
 // CA fetches over HTTP after resolving the name through DNS. Keys, CSRs and accounts are made
 // before any clock starts; a warm-up second is not counted; sampled certificates are verified.
 
-import { X509Certificate, createPublicKey } from 'node:crypto';
-import { createServer } from 'node:http';
+import { X509Certificate } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { RawAcmeClient, completeOrder, newAccountKey } from './lib/acme-client.js';
 import { startEmbeddedServer, type EmbeddedServer } from './lib/embedded-server.js';
 import { machineInfo, commandLine } from './lib/report.js';
 import { ErrorCounter, summarizeLatencies, type ErrorTally } from './lib/stats.js';
+import { acmeSampleProblem, createEab, startHttp01Responder, type AcmeSample, type Http01Responder } from './scenarios/acme.js';
 import { startDnsServer } from '../test/helpers/dns-server.js';
 import { buildCsr, sanExtension, testKey } from '../test/helpers/csr.js';
 import { freePort } from '../test/helpers/infra.js';
@@ -58,21 +58,14 @@ async function main(): Promise<number> {
   }
 
   const dns = await startDnsServer();
-  const tokens = new Map<string, string>();
-  const http01 = await freePort();
-  const responder = createServer((req, res) => {
-    const ka = tokens.get((req.url ?? '').slice('/.well-known/acme-challenge/'.length));
-    res.writeHead(ka ? 200 : 404).end(ka ?? '');
-  });
-  responder.keepAliveTimeout = 60_000;
-  await new Promise<void>((r) => responder.listen(http01, '127.0.0.1', r));
+  const responder = await startHttp01Responder(await freePort());
   const server: EmbeddedServer = await startEmbeddedServer({
     workers: values.workers === 'auto' ? 'auto' : Number(values.workers),
     trustDomain: TD,
     cpuProfDir: null,
     production: values.production!,
     env: {
-      WORKLOAD_CA_ACME_HTTP01_PORT: String(http01),
+      WORKLOAD_CA_ACME_HTTP01_PORT: String(responder.port),
       WORKLOAD_CA_ACME_RESOLVER: dns.address,
       WORKLOAD_CA_ADMIN_TOKEN: ADMIN,
       // The bench orders far more per account than an hour's default allowance.
@@ -85,10 +78,10 @@ async function main(): Promise<number> {
   console.log(`command: ${commandLine()}`);
   const results: Level[] = [];
   try {
-    for (const concurrency of levels) results.push(await runLevel(server, concurrency, duration, tokens));
+    for (const concurrency of levels) results.push(await runLevel(server, concurrency, duration, responder));
   } finally {
     await server.stop();
-    responder.close();
+    await responder.close();
     await dns.close();
   }
   console.log('\n| clients | orders/s | p50 ms | p95 ms | p99 ms | requests/order | errors | verified |');
@@ -102,7 +95,7 @@ async function main(): Promise<number> {
   return results.every((l) => l.errors.total === 0 && l.verified > 0) ? 0 : 1;
 }
 
-async function runLevel(server: EmbeddedServer, concurrency: number, duration: number, tokens: Map<string, string>): Promise<Level> {
+async function runLevel(server: EmbeddedServer, concurrency: number, duration: number, responder: Http01Responder): Promise<Level> {
   // Enough prepared CSRs for a generous rate; a client that runs out simply stops.
   const perClient = Math.ceil(((duration + 2) * 1200) / concurrency) + 5;
   console.error(`c=${concurrency}: preparing ${concurrency} accounts and ${perClient * concurrency} CSRs…`);
@@ -110,7 +103,7 @@ async function runLevel(server: EmbeddedServer, concurrency: number, duration: n
   const clients = await Promise.all(
     Array.from({ length: concurrency }, async (_, i) => {
       const c = await new RawAcmeClient(directory, server.rootPem, await newAccountKey()).init();
-      const eab = await createEab(server, `b${i % 50}`);
+      const eab = await createEab({ origin: server.url.origin, rootPem: server.rootPem, adminToken: ADMIN }, `b${i % 50}`);
       const r = await c.newAccount(eab);
       if (r.status !== 201) throw new Error(`newAccount: ${r.status} ${r.text}`);
       const jobs = Array.from({ length: perClient }, (_, k) => {
@@ -124,7 +117,7 @@ async function runLevel(server: EmbeddedServer, concurrency: number, duration: n
 
   const errors = new ErrorCounter();
   const latencies: number[] = [];
-  const samples: { chain: string; host: string; binding: string; key: ReturnType<typeof createPublicKey> }[] = [];
+  const samples: AcmeSample[] = [];
   let requests = 0;
   const warmupEnds = performance.now() + 1000;
   const ends = warmupEnds + duration * 1000;
@@ -134,12 +127,12 @@ async function runLevel(server: EmbeddedServer, concurrency: number, duration: n
         const started = performance.now();
         if (started >= ends) return;
         try {
-          const r = await completeOrder(c, [job.host], job.der, (t, ka) => tokens.set(t, ka), 10);
+          const r = await completeOrder(c, [job.host], job.der, responder.publish, 10);
           const done = performance.now();
           if (started >= warmupEnds && done <= ends) {
             latencies.push(done - started);
             requests += r.requests;
-            if (samples.length < 20 || Math.random() < 0.01) samples.push({ chain: r.chainPem, host: job.host, binding: job.binding, key: job.key });
+            if (samples.length < 20 || Math.random() < 0.01) samples.push({ chainPem: r.chainPem, host: job.host, binding: job.binding, key: job.key });
           }
         } catch (err) {
           if (started >= warmupEnds) errors.add((err as Error).message.slice(0, 200));
@@ -148,7 +141,8 @@ async function runLevel(server: EmbeddedServer, concurrency: number, duration: n
     }),
   );
   for (const { c } of clients) await c.close();
-  const verified = samples.filter((s) => verify(s, server.rootPem)).length;
+  const root = new X509Certificate(server.rootPem);
+  const verified = samples.filter((s) => acmeSampleProblem(s, root, TD) === null).length;
   if (verified !== samples.length) errors.add(`${samples.length - verified} sampled certificates failed verification`);
   const latency = summarizeLatencies(latencies);
   return {
@@ -161,32 +155,6 @@ async function runLevel(server: EmbeddedServer, concurrency: number, duration: n
     errors: errors.tally(),
     verified,
   };
-}
-
-/** The chain leads to the root, the leaf names the host and its SPIFFE ID, and holds the CSR's key. */
-function verify(s: { chain: string; host: string; binding: string; key: ReturnType<typeof createPublicKey> }, rootPem: string): boolean {
-  const pems = s.chain.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  if (pems.length !== 2) return false;
-  const [leaf, issuing] = pems.map((p) => new X509Certificate(p));
-  const root = new X509Certificate(rootPem);
-  return (
-    leaf!.verify(issuing!.publicKey) &&
-    issuing!.verify(root.publicKey) &&
-    leaf!.subjectAltName === `URI:spiffe://${TD}/vm/${s.binding}/${s.host}, DNS:${s.host}` &&
-    leaf!.publicKey.export({ format: 'der', type: 'spki' }).equals(s.key.export({ format: 'der', type: 'spki' }))
-  );
-}
-
-async function createEab(server: EmbeddedServer, binding: string): Promise<{ keyId: string; hmacKey: string }> {
-  const res = await fetch(`${server.url.origin}/v1/admin/acme/eab-keys`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ binding }),
-    // @ts-expect-error undici's fetch takes a dispatcher; the CA's root is trusted through it.
-    dispatcher: new (await import('undici')).Agent({ connect: { ca: server.rootPem } }),
-  });
-  if (res.status !== 201) throw new Error(`eab: ${res.status} ${await res.text()}`);
-  return (await res.json()) as { keyId: string; hmacKey: string };
 }
 
 main().then(

@@ -111,13 +111,15 @@ export function acmeSampleProblem(s: AcmeSample, root: X509Certificate, trustDom
   return spki(leaf!.publicKey).equals(spki(s.key)) ? null : 'not for the CSR key';
 }
 
-async function createEab(o: AcmeScenarioOptions, binding: string): Promise<{ keyId: string; hmacKey: string }> {
+/** An EAB key for `binding`, made through the admin API as an operator would. */
+export async function createEab(o: { origin: string; rootPem: string; adminToken: string }, binding: string): Promise<{ keyId: string; hmacKey: string }> {
+  const dispatcher = new Agent({ connect: { ca: o.rootPem } });
   const res = await request(`${o.origin}/v1/admin/acme/eab-keys`, {
     method: 'POST',
     headers: { authorization: `Bearer ${o.adminToken}`, 'content-type': 'application/json' },
     body: JSON.stringify({ binding }),
-    dispatcher: new Agent({ connect: { ca: o.rootPem } }),
-  });
+    dispatcher,
+  }).finally(() => dispatcher.close());
   const text = await res.body.text();
   if (res.statusCode !== 201) throw new Error(`eab: ${res.statusCode} ${text}`);
   return JSON.parse(text) as { keyId: string; hmacKey: string };

@@ -11,6 +11,7 @@ import { startDnsServer, type DnsServer } from '../helpers/dns-server.js';
 import { buildCsr, sanExtension } from '../helpers/csr.js';
 import { createDatabase, freePort, startRedis, startRelay, type Relay, type TestDatabase, type TestRedis } from '../helpers/infra.js';
 import { https, startCli, startServer, type TestProcess, type TestServer } from '../helpers/server.js';
+import { eventually } from '../helpers/eventually.js';
 
 const ADMIN = `admin-${randomBytes(8).toString('hex')}`;
 const TD = 'workload-ca.test';
@@ -23,14 +24,6 @@ let worker: TestProcess;
 let lb: Relay;
 const tokens = new Map<string, string>();
 
-async function eventually(what: string, probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 async function client(): Promise<RawAcmeClient> {
   const r = await https(replicas[0]!, 'POST', '/v1/admin/acme/eab-keys', {

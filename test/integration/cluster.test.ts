@@ -21,7 +21,7 @@ import { TRUST_DOMAIN, prepareRequests as prepareEstRequests, prepareWorld, type
 import { awaitLedger } from '../../load/lib/ledger-check.js';
 import { suitePolicy } from '../../load/lib/suite-server.js';
 import { prepareRequests as prepareApiRequests, spiffeIdFor } from '../../load/lib/workload.js';
-import { acmeScenario, startHttp01Responder, type Http01Responder } from '../../load/scenarios/acme.js';
+import { acmeScenario, createEab, startHttp01Responder, type Http01Responder } from '../../load/scenarios/acme.js';
 import { apiScenario } from '../../load/scenarios/api.js';
 import { estScenario } from '../../load/scenarios/est.js';
 import { normalizeSerial, type Scenario } from '../../load/scenarios/scenario.js';
@@ -30,6 +30,7 @@ import { buildCsr, sanExtension } from '../helpers/csr.js';
 import { createDatabase, freePort, startRedis, type TestDatabase, type TestRedis } from '../helpers/infra.js';
 import { startNginx, type Nginx } from '../helpers/nginx.js';
 import { CLI, ROOT, startCli, startServer, type TestProcess, type TestServer } from '../helpers/server.js';
+import { eventually } from '../helpers/eventually.js';
 
 const ADMIN = `admin-${randomBytes(8).toString('hex')}`;
 const CLIENTS = 12;
@@ -67,14 +68,6 @@ async function portOpen(port: number): Promise<boolean> {
   });
 }
 
-async function eventually(what: string, probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'wlca-cluster-'));
@@ -209,7 +202,7 @@ async function beginOrdersOn(replicaPort: number, lb: URL, count: number): Promi
   const pinned = buildConnector({ ca: rootPem });
   const toLb = c.dispatcher;
   c.dispatcher = new Agent({ connect: (opts, cb) => pinned({ ...opts, port: String(replicaPort) }, cb) });
-  const eab = await (await fetchEab(lb)).json() as { keyId: string; hmacKey: string };
+  const eab = await createEab({ origin: lb.origin, rootPem, adminToken: ADMIN }, 'b0');
   assert.equal((await c.newAccount(eab)).status, 201);
   const begun: { orderUrl: string; finalize: string; host: string }[] = [];
   for (let i = 0; i < count; i++) {
@@ -241,14 +234,4 @@ async function beginOrdersOn(replicaPort: number, lb: URL, count: number): Promi
       return { status: 'valid', serial: new X509Certificate(chain).serialNumber };
     },
   }));
-}
-
-function fetchEab(lb: URL) {
-  return fetch(`${lb.origin}/v1/admin/acme/eab-keys`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ binding: 'b0' }),
-    // @ts-expect-error undici's fetch takes a dispatcher; the CA's root is trusted through it.
-    dispatcher: new Agent({ connect: { ca: rootPem } }),
-  });
 }

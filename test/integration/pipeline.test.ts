@@ -12,6 +12,7 @@ import { AUDIT_QUEUE } from '../../src/audit/queue-names.js';
 import { createDatabase, startRedis, startRelay, type Relay, type TestDatabase, type TestRedis } from '../helpers/infra.js';
 import { issueMany } from '../helpers/load.js';
 import { https, removeDataDir, startCli, startServer, type TestProcess, type TestServer } from '../helpers/server.js';
+import { eventually as pollUntil } from '../helpers/eventually.js';
 
 const ADMIN = 'test-admin-token-0123456789';
 let db: TestDatabase;
@@ -24,15 +25,9 @@ let workerEnv: NodeJS.ProcessEnv;
 const prefix = `wlca-test-${randomBytes(4).toString('hex')}`;
 /** Every serial a client received a certificate for, over the whole suite. */
 const received = new Set<string>();
+/** Redis and Postgres restarts take a while on a busy machine: a minute, checked five times a second. */
+const eventually = (what: string, probe: () => Promise<boolean>): Promise<void> => pollUntil(what, probe, 60_000, 200);
 
-async function eventually(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  assert.fail(`timed out waiting for: ${what}`);
-}
 
 /** The ledger holds exactly the received serials, each once. */
 async function ledgerMatchesReceived(): Promise<void> {

@@ -7,6 +7,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCsr } from '../helpers/csr.js';
 import { https, removeDataDir, startServer, type TestServer } from '../helpers/server.js';
+import { eventually } from '../helpers/eventually.js';
 
 let server: TestServer;
 let token: string;
@@ -38,14 +39,6 @@ function replacePolicy(text: string): void {
   renameSync(`${policyFile}.new`, policyFile);
 }
 
-async function eventually(what: string, probe: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    if (await probe()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`timed out waiting for: ${what}`);
-}
 
 test('a valid new policy takes effect on every worker without a restart', async () => {
   assert.equal((await issueWithTtl(7200)).status, 201);
