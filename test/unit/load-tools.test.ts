@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { runArrivalRate, runClosedLoop, type MixEntry } from '../../load/lib/drive.js';
 import { pkcs7LeafSerial } from '../../load/scenarios/est.js';
 import { normalizeSerial, type Scenario, type ScenarioKind } from '../../load/scenarios/scenario.js';
+import { report } from '../../load/profile-report.js';
 import { certsOnly } from '../../src/pki/pkcs7.js';
 import { fromPem } from '../../src/pki/certificate.js';
 
@@ -87,5 +88,25 @@ describe('the load driver', () => {
     assert.ok(slow.attempts() <= 6, `${slow.attempts()} attempts started`);
     assert.ok(r.dropped >= 80, `${r.dropped} dropped`);
     assert.equal(r.serials.length, slow.attempts());
+  });
+});
+
+describe('the CPU profile report', () => {
+  test('self, per-file and inclusive shares of a profile', () => {
+    const frame = (functionName: string, url: string) => ({ functionName, url, lineNumber: 0 });
+    const profile = {
+      nodes: [
+        { id: 1, callFrame: frame('(root)', ''), children: [2, 4] },
+        { id: 2, callFrame: frame('issue', 'file:///app/dist/issuance/issuer.js'), children: [3] },
+        { id: 3, callFrame: frame('sign', 'node:internal/crypto/sig') },
+        { id: 4, callFrame: frame('(idle)', '') },
+      ],
+      samples: [3, 3, 2, 4],
+      timeDeltas: [1000, 1000, 1000, 1000],
+    };
+    const text = report(profile, 10);
+    assert.match(text, /50\.0%  sign  node:internal\/crypto\/sig:1/);
+    assert.match(text, /by file or package:\n\s+50\.0%  node:internal\/crypto\/sig\n\s+25\.0%  dist\/issuance\/issuer\.js/);
+    assert.match(text, /inclusive:\n\s+100\.0%  \(root\)[^\n]*\n\s+75\.0%  issue  dist\/issuance\/issuer\.js:1/);
   });
 });
