@@ -111,7 +111,7 @@ async function main(): Promise<number> {
         ? `- ledger: ${ledger.missing.length}+ of ${ledger.received} certificates received are missing, e.g. ${ledger.missing.join(', ')}`
         : `- ledger: every one of the ${ledger.received} certificates received is recorded (${ledger.rows} rows), ${ledger.lagSeconds.toFixed(1)} s after the load stopped`,
     );
-    const verification = result.kinds.map((k) => ({ kind: k.kind, ...scenarioOf(suite, k.kind).verify(k.samples) }));
+    const verification = result.kinds.map((k) => ({ kind: k.kind, ...k.verify() }));
     for (const v of verification) say(`- ${v.kind}: verified ${v.checked - v.failures.length}/${v.checked} sampled certificates${v.failures.length ? `: ${v.failures.join('; ')}` : ''}`);
     const ok = errors === 0 && result.dropped === 0 && ledger.missing.length === 0 && verification.every((v) => v.failures.length === 0);
     say(`- result: ${ok ? 'no errors, nothing dropped, every certificate recorded' : 'FAILED'}`);
@@ -133,10 +133,6 @@ function mix(s: SuiteServer, ordersPerClient: number): MixEntry[] {
     { scenario: s.est as Scenario<unknown>, weight: 20 },
     { scenario: s.acme(ordersPerClient) as Scenario<unknown>, weight: 10 },
   ];
-}
-
-function scenarioOf(s: SuiteServer, kind: string): Scenario<unknown> {
-  return (kind === 'api' ? s.api : kind === 'est' ? s.est : s.acme(0)) as Scenario<unknown>;
 }
 
 function startOf(start: readonly { pid: number; lastMiB: number }[], pid: number): string {

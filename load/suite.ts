@@ -112,7 +112,7 @@ async function main(): Promise<number> {
       const stoppedAt = performance.now();
       received.push(...drive.serials);
       const ledger = await awaitLedger(received, suite.server.ledgerSerials!, stoppedAt);
-      const report: LevelReport = { name, clients: c, drive, verification: verify(suite, drive), memory: memory.window(), ledger };
+      const report: LevelReport = { name, clients: c, drive, verification: drive.kinds.map((k) => ({ kind: k.kind, ...k.verify() })), memory: memory.window(), ledger };
       reports.push(report);
       printLevel(report);
       const died = suite.server.exitedEarly();
@@ -151,12 +151,6 @@ function mixFor(name: LevelName, s: SuiteServer, clients: number, seconds: numbe
     case 'mixed':
       return [entry(s.api as Scenario<unknown>, 70), entry(s.est as Scenario<unknown>, 20), entry(s.acme(orders(0.2)) as Scenario<unknown>, 10)];
   }
-}
-
-function verify(s: SuiteServer, drive: DriveResult): LevelReport['verification'] {
-  // Verification needs no prepared orders, only the CA's root and trust domain.
-  const scenarios: Record<string, Scenario<unknown>> = { api: s.api as Scenario<unknown>, est: s.est as Scenario<unknown>, acme: s.acme(0) as Scenario<unknown> };
-  return drive.kinds.map((k) => ({ kind: k.kind, ...scenarios[k.kind]!.verify(k.samples) }));
 }
 
 function printLevel(r: LevelReport): void {

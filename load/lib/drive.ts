@@ -6,7 +6,7 @@
 // attempts started, the same meaning as the k6 mixed script's per-scenario rates. Every serial a
 // client received, inside the measured window or not, is kept for the ledger reconciliation.
 
-import type { Scenario, ScenarioClient, ScenarioKind } from '../scenarios/scenario.js';
+import type { SampleCheck, Scenario, ScenarioClient, ScenarioKind } from '../scenarios/scenario.js';
 import { ErrorCounter, Reservoir, summarizeLatencies, type ErrorTally, type LatencySummary } from './stats.js';
 
 export interface MixEntry {
@@ -21,6 +21,8 @@ export interface KindResult {
   readonly latencyMs: LatencySummary;
   readonly errors: ErrorTally;
   readonly samples: readonly unknown[];
+  /** Checks the samples with the scenario that produced them. */
+  verify(): SampleCheck;
 }
 
 export interface DriveResult {
@@ -95,6 +97,7 @@ class Mix {
           latencyMs: summarizeLatencies(rec.latencies),
           errors: rec.errors.tally(),
           samples: rec.reservoir.sample,
+          verify: () => e.scenario.verify(rec.reservoir.sample),
         };
       }),
     };
