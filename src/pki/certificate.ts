@@ -5,7 +5,6 @@
 // and splices in the per-certificate parts, which keeps encoding off the issuance profile.
 
 import { createHash, randomFillSync } from 'node:crypto';
-import { isIP } from 'node:net';
 import {
   bitString,
   bool,
@@ -24,6 +23,7 @@ import {
   readWhole,
 } from './der.js';
 import { OID } from './oids.js';
+import { parseIp } from '../ip/codec.js';
 
 export const SERIAL_BYTES = 16;
 
@@ -55,17 +55,12 @@ function extension(id: string, critical: boolean, value: Uint8Array): Buffer {
   return critical ? seq(oid(id), bool(true), octets(value)) : seq(oid(id), octets(value));
 }
 
+/** The iPAddress bytes of a SAN, from the one codec policy matching uses too. */
 export function ipBytes(ip: string): Buffer {
-  const family = isIP(ip);
-  if (family === 4) return Buffer.from(ip.split('.').map(Number));
-  if (family !== 6) throw new Error(`not an IP address: ${ip}`);
-  const [head, tail] = ip.includes('::') ? ip.split('::') : [ip, undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
-  return out;
+  const parsed = parseIp(ip);
+  // Callers pass addresses the policy has already parsed, so a failure here is a bug upstream.
+  if (!parsed.ok) throw new Error(`not an IP address: ${parsed.reason}`);
+  return Buffer.from(parsed.bytes);
 }
 
 export interface SubjectAltNames {

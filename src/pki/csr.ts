@@ -16,6 +16,7 @@ import {
   type Tlv,
 } from './der.js';
 import { OID } from './oids.js';
+import { formatIp as formatIpBytes } from '../ip/codec.js';
 
 export const MAX_CSR_BYTES = 8 * 1024;
 export const MAX_REQUESTED_SANS = 100;
@@ -264,34 +265,11 @@ function ascii(raw: Uint8Array): string {
   return Buffer.from(raw).toString('latin1');
 }
 
+/** A SAN's iPAddress bytes as text, through the one IP codec; anything but 4 or 16 bytes is malformed DER. */
 export function formatIp(raw: Uint8Array): string {
-  if (raw.length === 4) return Array.from(raw).join('.');
-  if (raw.length === 16) {
-    const groups: string[] = [];
-    for (let i = 0; i < 16; i += 2) groups.push(((raw[i]! << 8) | raw[i + 1]!).toString(16));
-    return compressIpv6(groups);
-  }
-  throw new DerError('iPAddress must be 4 or 16 bytes');
-}
-
-function compressIpv6(groups: string[]): string {
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== '0') {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === '0') j++;
-    if (j - i > bestLen && j - i > 1) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (bestStart < 0) return groups.join(':');
-  return `${groups.slice(0, bestStart).join(':')}::${groups.slice(bestStart + bestLen).join(':')}`;
+  const formatted = formatIpBytes(raw);
+  if (!formatted.ok) throw new DerError('iPAddress must be 4 or 16 bytes');
+  return formatted.text;
 }
 
 function readString(der: Uint8Array, value: Tlv): string {

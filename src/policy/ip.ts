@@ -4,46 +4,15 @@
 // so a grant of "::/0" would quietly allow every IPv4 address too. Here the families never mix:
 // a v4 range allows only v4 addresses, and "::ffff:10.0.0.1" is an IPv6 address.
 
-import { isIPv4, isIPv6 } from 'node:net';
+import { parseIp as decodeIp } from '../ip/codec.js';
 import type { IpRange } from './types.js';
 
 export type IpBytes = readonly number[];
 
-function parseV4(s: string): number[] {
-  return s.split('.').map(Number);
-}
-
-/** Parses an IP address into 4 or 16 bytes; null when it is not one (zone IDs included). */
+/** Parses an IP address into 4 or 16 bytes (the shared codec's); null when it is not one (zone IDs included). */
 export function parseIp(s: string): IpBytes | null {
-  if (isIPv4(s)) return parseV4(s);
-  if (!isIPv6(s) || s.includes('%')) return null;
-  // isIPv6 has vouched for the syntax, so the split below only has to count groups.
-  const groups = (part: string): number[] => {
-    if (part === '') return [];
-    const out: number[] = [];
-    for (const g of part.split(':')) {
-      if (g.includes('.')) {
-        const [a, b, c, d] = parseV4(g) as [number, number, number, number];
-        out.push((a << 8) | b, (c << 8) | d);
-      } else {
-        out.push(parseInt(g, 16));
-      }
-    }
-    return out;
-  };
-  const gap = s.indexOf('::');
-  let words: number[];
-  if (gap === -1) {
-    words = groups(s);
-  } else {
-    const head = groups(s.slice(0, gap));
-    const tail = groups(s.slice(gap + 2));
-    words = [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
-  }
-  if (words.length !== 8) return null;
-  const bytes: number[] = [];
-  for (const w of words) bytes.push(w >> 8, w & 0xff);
-  return bytes;
+  const parsed = decodeIp(s);
+  return parsed.ok ? Array.from(parsed.bytes) : null;
 }
 
 export type RangeResult = { readonly ok: true; readonly range: IpRange } | { readonly ok: false; readonly reason: string };
