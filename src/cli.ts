@@ -117,6 +117,11 @@ async function token(args: string[]): Promise<Exit> {
     console.error('token: the development token issuer is off (production mode); use your cluster\'s service-account tokens');
     return 1;
   }
+  // A token the CA would refuse is no use to anyone: say so here rather than with a 401 later.
+  if (ttl > cfg.devTokenIssuer.maxTokenLifetimeSeconds) {
+    console.error(`token: --ttl ${ttl} exceeds the development issuer's maximum token lifetime of ${cfg.devTokenIssuer.maxTokenLifetimeSeconds} s (devTokenIssuer.maxTokenLifetimeSeconds)`);
+    return 2;
+  }
   console.log(
     await mintDevToken(cfg.devTokenIssuer.dir, {
       issuer: cfg.devTokenIssuer.issuer,

@@ -15,7 +15,12 @@ export interface TokenIssuerConfig {
   /** Exactly one of these: a JWKS document on disk, or a JWKS URL fetched and cached. */
   readonly jwksFile?: string;
   readonly jwksUrl?: string;
+  /** Longest token lifetime (exp minus iat, else nbf, else now) accepted from this issuer. */
+  readonly maxTokenLifetimeSeconds: number;
 }
+
+/** Default cap on a token's lifetime: Kubernetes projected tokens live an hour, so a day refuses nothing legitimate. */
+export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600;
 
 export interface Config {
   readonly listen: { readonly host: string; readonly port: number };
@@ -33,7 +38,7 @@ export interface Config {
   readonly tls: { readonly cert: string; readonly key: string; readonly dnsNames: readonly string[]; readonly ipAddresses: readonly string[] };
   readonly tokenIssuers: readonly TokenIssuerConfig[];
   /** Development token issuer (the `token` command); absent in production. */
-  readonly devTokenIssuer: { readonly issuer: string; readonly audience: string; readonly dir: string } | null;
+  readonly devTokenIssuer: { readonly issuer: string; readonly audience: string; readonly dir: string; readonly maxTokenLifetimeSeconds: number } | null;
   readonly limits: { readonly bodyBytes: number };
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
   readonly databaseUrl: string | null;
@@ -126,11 +131,18 @@ const schema = {
           audiences: { type: 'array', minItems: 1, items: { type: 'string' } },
           jwksFile: { type: 'string' },
           jwksUrl: { type: 'string', pattern: '^https?://' },
+          maxTokenLifetimeSeconds: { type: 'integer', minimum: 60 },
         },
         oneOf: [{ required: ['jwksFile'] }, { required: ['jwksUrl'] }],
       },
     },
-    devTokenIssuer: { type: 'boolean' },
+    // `true`, or an object (which also means on) carrying the development issuer's own cap.
+    devTokenIssuer: {
+      anyOf: [
+        { type: 'boolean' },
+        { type: 'object', additionalProperties: false, properties: { maxTokenLifetimeSeconds: { type: 'integer', minimum: 60 } } },
+      ],
+    },
     limits: { type: 'object', additionalProperties: false, properties: { bodyBytes: { type: 'integer', minimum: 1024 } } },
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'] },
     databaseUrl: { type: 'string' },
@@ -295,10 +307,11 @@ function resolveDefaults(raw: Raw, cwd: string): Config {
     ? readFileSync(resolve(cwd, passphraseFile), 'utf8').trimEnd()
     : process.env.WORKLOAD_CA_KEY_PASSPHRASE || undefined;
   // The development token issuer exists only in the embedded mode unless asked for explicitly.
-  const devTokens = get<boolean>(['devTokenIssuer'], databaseUrl === null);
+  const devTokens = get<boolean | { maxTokenLifetimeSeconds?: number }>(['devTokenIssuer'], databaseUrl === null);
   const tokenIssuers = get<TokenIssuerConfig[]>(['tokenIssuers'], []).map((t) => ({
     ...t,
     ...(t.jwksFile ? { jwksFile: resolve(cwd, t.jwksFile) } : {}),
+    maxTokenLifetimeSeconds: t.maxTokenLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
   }));
   return {
     listen: { host: get(['listen', 'host'], '127.0.0.1'), port: get(['listen', 'port'], 8443) },
@@ -319,7 +332,14 @@ function resolveDefaults(raw: Raw, cwd: string): Config {
       ipAddresses: get(['tls', 'ipAddresses'], ['127.0.0.1', '::1']),
     },
     tokenIssuers,
-    devTokenIssuer: devTokens ? { issuer: DEV_TOKEN_ISSUER, audience: DEV_TOKEN_AUDIENCE, dir: inData('dev-token-issuer') } : null,
+    devTokenIssuer: devTokens
+      ? {
+          issuer: DEV_TOKEN_ISSUER,
+          audience: DEV_TOKEN_AUDIENCE,
+          dir: inData('dev-token-issuer'),
+          maxTokenLifetimeSeconds: (typeof devTokens === 'object' ? devTokens.maxTokenLifetimeSeconds : undefined) ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
+        }
+      : null,
     limits: { bodyBytes: get(['limits', 'bodyBytes'], 64 * 1024) },
     logLevel: get(['logLevel'], 'info'),
     databaseUrl,

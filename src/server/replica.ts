@@ -54,7 +54,7 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
   const tokenIssuers = [...config.tokenIssuers];
   if (config.devTokenIssuer) {
     const d = config.devTokenIssuer;
-    tokenIssuers.push({ issuer: d.issuer, audiences: [d.audience], jwksFile: devIssuerFiles(d.dir).jwks });
+    tokenIssuers.push({ issuer: d.issuer, audiences: [d.audience], jwksFile: devIssuerFiles(d.dir).jwks, maxTokenLifetimeSeconds: d.maxTokenLifetimeSeconds });
   }
 
   const app: FastifyInstance = await buildApp({

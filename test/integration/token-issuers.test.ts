@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
+import { mintDevToken } from '../../src/dev/token-issuer.js';
 import { buildCsr } from '../helpers/csr.js';
 import { https, removeDataDir, startServer, type TestServer } from '../helpers/server.js';
 
@@ -38,6 +39,7 @@ tokenIssuers:
   - issuer: https://ci.corp.test
     audiences: [ca]
     jwksFile: ${join(dataDir, 'rsa-jwks.json')}
+    maxTokenLifetimeSeconds: 900
   - issuer: https://idp.corp.test
     audiences: [ca, other]
     jwksUrl: http://127.0.0.1:${port}/jwks
@@ -106,4 +108,58 @@ test('the development issuer stays on in embedded mode, and a policy without a r
   // The custom policy has no rule for the development issuer: authenticated, then default-deny.
   assert.equal(res.status, 403);
   assert.equal(res.json().rule, 'default-deny');
+});
+
+const YEAR = 365 * 86_400;
+const now = () => Math.floor(Date.now() / 1000);
+
+/** An ES256 token from the JWKS-URL issuer (default cap: 24 h) with exactly the time claims given. */
+const idpToken = (times: { iat?: number; nbf?: number; exp: number }, sub = 'billing') => {
+  const jwt = new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'ec-1' }).setIssuer('https://idp.corp.test').setAudience('ca').setSubject(sub);
+  if (times.iat !== undefined) jwt.setIssuedAt(times.iat);
+  if (times.nbf !== undefined) jwt.setNotBefore(times.nbf);
+  return jwt.setExpirationTime(times.exp).sign(ec.privateKey);
+};
+
+const assertTooLong = (res: Awaited<ReturnType<typeof issue>>, max: RegExp) => {
+  assert.equal(res.status, 401, res.body);
+  assert.equal(res.json().type, 'urn:workload-ca:problem:unauthenticated');
+  assert.match(res.json().detail, /token lifetime .* exceeds this issuer's maximum of /);
+  assert.match(res.json().detail, max);
+};
+
+test('a token valid for 100 years is refused with 401, every time it is presented', async () => {
+  const century = await idpToken({ iat: now(), exp: now() + 100 * YEAR });
+  // Twice: a refused token must not reach the verifier's cache and pass the second time.
+  for (let i = 0; i < 2; i++) assertTooLong(await issue(century), /maximum of 86400 s/);
+  // The default cap is a day: a token of exactly a day is accepted.
+  const day = await issue(await idpToken({ iat: now(), exp: now() + 86_400 }, 'day'));
+  assert.equal(day.status, 201, day.body);
+});
+
+test('the cap is per issuer: 15 minutes for the CI issuer', async () => {
+  const rs = (lifetime: string, sub: string) =>
+    new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: 'rsa-1' }).setIssuer('https://ci.corp.test').setAudience('ca').setSubject(sub).setIssuedAt().setExpirationTime(lifetime).sign(rsa.privateKey);
+  assertTooLong(await issue(await rs('20m', 'job-7')), /maximum of 900 s/);
+  const ok = await issue(await rs('15m', 'job-8'));
+  assert.equal(ok.status, 201, ok.body);
+});
+
+test('without iat the lifetime runs from nbf, and without either from now', async () => {
+  // Issued (nbf) two days ago, expiring in an hour: 49 hours of life, though only one is left.
+  assertTooLong(await issue(await idpToken({ nbf: now() - 2 * 86_400, exp: now() + 3600 })), /from its "nbf"/);
+  assertTooLong(await issue(await idpToken({ exp: now() + 100 * YEAR })), /from now/);
+  // An iat in the future cannot shorten the measured life: it counts from now.
+  assertTooLong(await issue(await idpToken({ iat: now() + 99 * YEAR, exp: now() + 100 * YEAR })), /from now/);
+  const ok = await issue(await idpToken({ exp: now() + 3600 }, 'no-iat'));
+  assert.equal(ok.status, 201, ok.body);
+});
+
+test('the development issuer has the same cap, and its token command refuses to mint past it', async () => {
+  const dev = { issuer: 'https://token-issuer.workload-ca.test', audience: 'workload-ca', namespace: 'a', serviceAccount: 'b' };
+  const long = await mintDevToken(join(dataDir, 'dev-token-issuer'), { ...dev, ttlSeconds: 100 * YEAR });
+  assertTooLong(await issue(long), /maximum of 86400 s/);
+  const cli = await server.cli(['token', '--namespace', 'a', '--service-account', 'b', '--ttl', String(86_400 + 1)]);
+  assert.equal(cli.code, 2, cli.stdout);
+  assert.match(cli.stderr, /exceeds the development issuer's maximum token lifetime of 86400 s/);
 });

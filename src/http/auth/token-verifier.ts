@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { TokenIssuerConfig } from '../../config/config.js';
 import type { Requester } from '../../policy/types.js';
+import { checkTokenLifetime, type LifetimeClaims } from './token-lifetime.js';
 
 const ALGORITHMS = ['ES256', 'RS256'];
 /** Verified tokens are remembered until they expire, so an agent's repeated calls cost one verify. */
@@ -17,9 +18,15 @@ interface Trusted {
   readonly keys: JWTVerifyGetKey;
 }
 
+interface Cached {
+  readonly requester: Extract<Requester, { kind: 'token' }>;
+  readonly issuer: Trusted;
+  readonly lifetime: LifetimeClaims;
+}
+
 export class TokenVerifier {
   private readonly issuers = new Map<string, Trusted>();
-  private readonly cache = new Map<string, { requester: Extract<Requester, { kind: 'token' }>; exp: number }>();
+  private readonly cache = new Map<string, Cached>();
 
   constructor(configs: readonly TokenIssuerConfig[], private readonly clockSkewSeconds = 30) {
     for (const config of configs) {
@@ -34,7 +41,12 @@ export class TokenVerifier {
     // The token itself is the key: hashing it would cost more than the lookup saves in memory.
     const cacheKey = token;
     const hit = this.cache.get(cacheKey);
-    if (hit && hit.exp > Date.now() / 1000) return { ok: true, requester: hit.requester };
+    if (hit && hit.lifetime.exp > Date.now() / 1000) {
+      // The cap is re-checked on every hit (it is arithmetic), so no path around it can exist,
+      // whatever put the entry there.
+      const cap = this.lifetimeOf(hit.issuer, hit.lifetime);
+      return cap.ok ? { ok: true, requester: hit.requester } : { ok: false, reason: cap.reason };
+    }
 
     let unverified: JWTPayload;
     try {
@@ -52,20 +64,27 @@ export class TokenVerifier {
         clockTolerance: this.clockSkewSeconds,
         requiredClaims: ['exp', 'sub'],
       });
+      const lifetime = { exp: payload.exp!, iat: payload.iat, nbf: payload.nbf };
+      const cap = this.lifetimeOf(trusted, lifetime);
+      if (!cap.ok) return { ok: false, reason: cap.reason };
       const requester = { kind: 'token' as const, issuer: trusted.config.issuer, subject: payload.sub!, claims: payload };
-      this.remember(cacheKey, requester, payload.exp!);
+      this.remember(cacheKey, { requester, issuer: trusted, lifetime });
       return { ok: true, requester };
     } catch (err) {
       return { ok: false, reason: describe(err) };
     }
   }
 
-  private remember(key: string, requester: Extract<Requester, { kind: 'token' }>, exp: number): void {
+  private lifetimeOf(trusted: Trusted, claims: LifetimeClaims) {
+    return checkTokenLifetime(claims, trusted.config.maxTokenLifetimeSeconds, Date.now() / 1000, this.clockSkewSeconds);
+  }
+
+  private remember(key: string, entry: Cached): void {
     if (this.cache.size >= CACHE_ENTRIES) {
       // Map iteration is insertion order: drop the oldest entry.
       this.cache.delete(this.cache.keys().next().value!);
     }
-    this.cache.set(key, { requester, exp });
+    this.cache.set(key, entry);
   }
 }
 
