@@ -19,6 +19,8 @@ import { NonceMint } from '../http/acme/nonces.js';
 import type { SharedState } from '../http/acme/shared-state.js';
 import type { AcmeStore } from '../http/acme/store.js';
 import { validateChallenge } from '../http/acme/validation/index.js';
+import { LoggedAuditSink } from '../audit/decision-log.js';
+import { createLogger } from './logger.js';
 
 export interface Replica {
   readonly app: FastifyInstance;
@@ -38,11 +40,14 @@ export interface ReplicaOptions {
 }
 
 export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
-  const { config, sink } = opts;
+  const { config } = opts;
+  const log = createLogger(config.logLevel);
+  // Every decision this process makes, on any path, reaches the ledger through this sink.
+  const sink = new LoggedAuditSink(opts.sink, log);
   const ca = loadCa(config.ca, config.ca.passphrase);
   const opened = PolicyStore.open(config.policyFile, {
-    info: (m) => app.log.info(m),
-    error: (m) => app.log.error(m),
+    info: (m) => log.info(m),
+    error: (m) => log.error(m),
   });
   if (!opened.ok) throw new Error(`policy is invalid:\n${opened.message}`);
   const policy = opened.store;
@@ -64,7 +69,7 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
       clientCa: readFileSync(config.ca.rootCert, 'utf8') + readFileSync(config.ca.issuingCert, 'utf8'),
     },
     bodyLimit: config.limits.bodyBytes,
-    logLevel: config.logLevel,
+    log,
     issuer,
     tokens: new TokenVerifier(tokenIssuers),
     roots: [ca.root],
