@@ -1,9 +1,8 @@
-// Builds PKCS#10 requests for tests, including malformed ones no real tool would write.
+// Builds PKCS#10 requests for tests, including malformed ones no real tool would write. Written
+// with the tests' own DER writer, never the CA's, so the requests are an outside view of the format.
 
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { bitString, bool, explicit, octets, oid, seq, set, smallInteger, tlv } from '../../src/pki/der.js';
-import { distinguishedName, toPem } from '../../src/pki/certificate.js';
-import { OID } from '../../src/pki/oids.js';
+import { NULL, OIDS, TRUE, bitString, commonNameOnly, explicit, hex, octets, oid, pem, seq, set, tlv } from './der.js';
 
 export type TestKeyType = 'p256' | 'p384' | 'secp256k1' | 'rsa2048' | 'rsa1024';
 
@@ -33,13 +32,13 @@ export function sanExtension(names: { uris?: string[]; dns?: string[] }): TestEx
     ...(names.uris ?? []).map((u) => tlv(0x86, Buffer.from(u))),
     ...(names.dns ?? []).map((d) => tlv(0x82, Buffer.from(d))),
   ];
-  return { oid: OID.subjectAltName, value: seq(...parts) };
+  return { oid: OIDS.subjectAltName, value: seq(...parts) };
 }
 
 /** basicConstraints cA=true: a CSR asking to become a CA, which the leaf must ignore. */
-export const caRequestExtension: TestExtension = { oid: OID.basicConstraints, critical: true, value: seq(bool(true)) };
+export const caRequestExtension: TestExtension = { oid: OIDS.basicConstraints, critical: true, value: seq(TRUE) };
 /** keyUsage keyCertSign + cRLSign. */
-export const keyCertSignExtension: TestExtension = { oid: OID.keyUsage, critical: true, value: Buffer.from([0x03, 0x02, 0x01, 0x06]) };
+export const keyCertSignExtension: TestExtension = { oid: OIDS.keyUsage, critical: true, value: hex('03 02 01 06') };
 
 export interface CsrOptions {
   key?: { privateKey: KeyObject; publicKey: KeyObject };
@@ -56,21 +55,21 @@ export function buildCsr(opts: CsrOptions = {}): { der: Buffer; pem: string; key
   const exts = opts.extensions ?? [];
   const attributes = exts.length
     ? seq(
-        oid(OID.extensionRequest),
-        set(seq(...exts.map((e) => (e.critical ? seq(oid(e.oid), bool(true), octets(e.value)) : seq(oid(e.oid), octets(e.value)))))),
+        oid(OIDS.extensionRequest),
+        set(seq(...exts.map((e) => (e.critical ? seq(oid(e.oid), TRUE, octets(e.value)) : seq(oid(e.oid), octets(e.value)))))),
       )
     : Buffer.alloc(0);
   const info = seq(
-    smallInteger(0),
-    distinguishedName(opts.commonName ? { commonName: opts.commonName } : {}),
+    hex('020100'),
+    commonNameOnly(opts.commonName),
     spki,
     explicit(0, attributes),
   );
   const isRsa = key.privateKey.asymmetricKeyType === 'rsa';
   const signature = sign('sha256', info, isRsa ? key.privateKey : { key: key.privateKey, dsaEncoding: 'der' });
   if (opts.badSignature) signature[signature.length - 5]! ^= 0x01;
-  const alg = isRsa ? seq(oid(OID.sha256WithRsa), Buffer.from([0x05, 0x00])) : seq(oid(OID.ecdsaWithSha256));
+  const alg = isRsa ? seq(oid(OIDS.sha256WithRsa), NULL) : seq(oid(OIDS.ecdsaWithSha256));
   let der = seq(info, alg, bitString(signature));
   if (opts.trailing) der = Buffer.concat([der, opts.trailing]);
-  return { der, pem: toPem(der, 'CERTIFICATE REQUEST'), key: key.privateKey };
+  return { der, pem: pem(der, 'CERTIFICATE REQUEST'), key: key.privateKey };
 }

@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { parseCsr, verifyProofOfPossession } from '../../src/pki/csr.js';
+import { NULL, OIDS, commonNameOnly, hex, oid, seq, tlv } from '../helpers/der.js';
 
 const FIXTURES = resolve(import.meta.dirname, '../fixtures');
 const SEED = 0x5eed_c5a;
@@ -88,20 +89,12 @@ function mutate(input: Buffer, next: () => number): Buffer {
   }
 }
 
-// --- structurally odd, properly signed requests (a local DER writer, not the CA's) ---
+// --- structurally odd, properly signed requests (the tests' DER writer, not the CA's) ---
 
-function tlv(tag: number, ...parts: Buffer[]): Buffer {
-  const c = Buffer.concat(parts);
-  const n = c.length;
-  const len = n < 0x80 ? Buffer.from([n]) : n < 0x100 ? Buffer.from([0x81, n]) : Buffer.from([0x82, n >> 8, n & 0xff]);
-  return Buffer.concat([Buffer.from([tag]), len, c]);
-}
-const seq = (...p: Buffer[]) => tlv(0x30, ...p);
-const hex = (h: string) => Buffer.from(h.replace(/\s+/g, ''), 'hex');
-const ECDSA_SHA256 = seq(hex('06082a8648ce3d040302'));
-const EXT_REQ = hex('06092a864886f70d01090e');
-const SAN = hex('0603551d11');
-const name = (cn: string) => seq(tlv(0x31, seq(hex('0603550403'), tlv(0x0c, Buffer.from(cn)))));
+const ECDSA_SHA256 = seq(oid(OIDS.ecdsaWithSha256));
+const EXT_REQ = oid(OIDS.extensionRequest);
+const SAN = oid(OIDS.subjectAltName);
+const name = commonNameOnly;
 const extReq = (...exts: Buffer[]) => seq(EXT_REQ, tlv(0x31, seq(...exts)));
 const sanExt = (...names: Buffer[]) => seq(SAN, tlv(0x04, seq(...names)));
 
@@ -133,9 +126,9 @@ function oddRequests(): { name: string; der: Buffer }[] {
     { name: 'an IP SAN of 5 bytes', der: signed(info(extReq(sanExt(hex('87050a00000101')))), privateKey) },
     { name: '101 DNS SANs', der: signed(info(extReq(sanExt(...Array.from({ length: 101 }, (_, i) => tlv(0x82, Buffer.from(`h${i}.example.org`)))))), privateKey) },
     { name: 'a signature with unused bits', der: seq(good, ECDSA_SHA256, tlv(0x03, Buffer.from([1]), sign('sha256', good, privateKey))) },
-    { name: 'ecdsa-with-SHA256 with NULL parameters', der: signed(good, privateKey, seq(hex('06082a8648ce3d040302'), hex('0500'))) },
+    { name: 'ecdsa-with-SHA256 with NULL parameters', der: signed(good, privateKey, seq(oid(OIDS.ecdsaWithSha256), NULL)) },
     { name: 'a P-384 key', der: signed(info(extReq(sanExt(uri)), { key: p384.publicKey.export({ type: 'spki', format: 'der' }) }), p384.privateKey) },
-    { name: 'an RSA 1024 key', der: seq(info(Buffer.alloc(0), { key: rsa1024.publicKey.export({ type: 'spki', format: 'der' }) }), seq(hex('06092a864886f70d01010b'), hex('0500')), tlv(0x03, Buffer.from([0]), sign('sha256', info(Buffer.alloc(0), { key: rsa1024.publicKey.export({ type: 'spki', format: 'der' }) }), rsa1024.privateKey))) },
+    { name: 'an RSA 1024 key', der: seq(info(Buffer.alloc(0), { key: rsa1024.publicKey.export({ type: 'spki', format: 'der' }) }), seq(oid(OIDS.sha256WithRsa), NULL), tlv(0x03, Buffer.from([0]), sign('sha256', info(Buffer.alloc(0), { key: rsa1024.publicKey.export({ type: 'spki', format: 'der' }) }), rsa1024.privateKey))) },
     { name: 'signed by another key', der: signed(good, generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey) },
     { name: 'trailing zero after the request', der: Buffer.concat([signed(good, privateKey), hex('00')]) },
     { name: 'indefinite length outer SEQUENCE', der: (() => { const d = signed(good, privateKey); const inner = d.subarray(d[1]! & 0x80 ? 2 + (d[1]! & 0x7f) : 2); return Buffer.concat([hex('3080'), inner, hex('0000')]); })() },

@@ -1,44 +1,22 @@
 // The read-back that guards every release (src/pki/profile-check.ts) must refuse each way a leaf
-// can be wrong. The certificates here are put together by a few lines of DER writing local to
-// this file, not by the CA's encoder, so a bug shared by the writer and the checker cannot hide.
+// can be wrong. The certificates here are put together with the tests' own DER writer, not the
+// CA's encoder, so a bug shared by the writer and the checker cannot hide.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { checkLeafProfile, type LeafExpectation } from '../../src/pki/profile-check.js';
+import { OIDS as O, TRUE, commonNameOnly, hex, oid, seq, tlv } from '../helpers/der.js';
 
-function tlv(tag: number, ...parts: Buffer[]): Buffer {
-  const content = Buffer.concat(parts);
-  const n = content.length;
-  const len = n < 0x80 ? Buffer.from([n]) : n < 0x100 ? Buffer.from([0x81, n]) : Buffer.from([0x82, n >> 8, n & 0xff]);
-  return Buffer.concat([Buffer.from([tag]), len, content]);
-}
-const seq = (...p: Buffer[]) => tlv(0x30, ...p);
-const hex = (h: string) => Buffer.from(h.replace(/\s+/g, ''), 'hex');
 const ascii = (s: string) => Buffer.from(s, 'latin1');
-
-const OIDS = {
-  ecdsaSha256: hex('06 08 2a8648ce3d040302'),
-  ecdsaSha384: hex('06 08 2a8648ce3d040303'),
-  basicConstraints: hex('06 03 551d13'),
-  keyUsage: hex('06 03 551d0f'),
-  extKeyUsage: hex('06 03 551d25'),
-  authorityKeyId: hex('06 03 551d23'),
-  subjectKeyId: hex('06 03 551d0e'),
-  subjectAltName: hex('06 03 551d11'),
-  crlDistributionPoints: hex('06 03 551d1f'),
-  serverAuth: hex('06 08 2b06010505070301'),
-  clientAuth: hex('06 08 2b06010505070302'),
-  codeSigning: hex('06 08 2b06010505070303'),
-};
-const TRUE = hex('01 01 ff');
+const OIDS = Object.fromEntries(Object.entries(O).map(([k, v]) => [k, oid(v)])) as Record<keyof typeof O, Buffer>;
 const ext = (id: Buffer, critical: boolean, value: Buffer) => (critical ? seq(id, TRUE, tlv(0x04, value)) : seq(id, tlv(0x04, value)));
 const utcTime = (d: Date) => tlv(0x17, ascii(d.toISOString().replace(/[-:T]/g, '').slice(2, 14) + 'Z'));
 
 const leafKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'der' });
 const otherKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'der' });
 const issuerKeyId = createHash('sha1').update('issuer').digest();
-const issuerSubject = seq(tlv(0x31, seq(hex('06 03 550403'), tlv(0x0c, ascii('Test Issuing CA')))));
+const issuerSubject = commonNameOnly('Test Issuing CA');
 const keyBits = (spki: Buffer) => spki.subarray(spki.length - 65);
 const ski = (spki: Buffer) => createHash('sha1').update(keyBits(spki)).digest();
 const SPIFFE = 'spiffe://example.org/ns/a/sa/b';
@@ -50,7 +28,7 @@ function parts() {
   return {
     version: hex('a0 03 020102'),
     serial: tlv(0x02, hex('01 112233445566778899aabbccddeeff')),
-    tbsAlg: seq(OIDS.ecdsaSha256),
+    tbsAlg: seq(OIDS.ecdsaWithSha256),
     issuer: issuerSubject,
     validity: seq(utcTime(NOT_BEFORE), utcTime(NOT_AFTER)),
     subject: seq(),
@@ -59,12 +37,12 @@ function parts() {
       bc: ext(OIDS.basicConstraints, true, seq()),
       ku: ext(OIDS.keyUsage, true, hex('03 02 07 80')),
       eku: ext(OIDS.extKeyUsage, false, seq(OIDS.serverAuth, OIDS.clientAuth)),
-      aki: ext(OIDS.authorityKeyId, false, seq(tlv(0x80, issuerKeyId))),
+      aki: ext(OIDS.authorityKeyIdentifier, false, seq(tlv(0x80, issuerKeyId))),
       san: ext(OIDS.subjectAltName, true, seq(tlv(0x86, ascii(SPIFFE)), tlv(0x82, ascii('b.example.org')), tlv(0x87, hex('0a000001')))),
-      ski: ext(OIDS.subjectKeyId, false, tlv(0x04, ski(leafKey))),
+      ski: ext(OIDS.subjectKeyIdentifier, false, tlv(0x04, ski(leafKey))),
     } as Record<string, Buffer>,
     extra: [] as Buffer[],
-    outerAlg: seq(OIDS.ecdsaSha256),
+    outerAlg: seq(OIDS.ecdsaWithSha256),
     signature: tlv(0x03, hex('00 3006020101020101')),
   };
 }
@@ -92,14 +70,14 @@ const cases: [string, (p: Parts) => void | Buffer, RegExp][] = [
   ['garbage', () => hex('3003 020101'), /three fields|does not decode/],
   ['trailing bytes after the certificate', (p) => Buffer.concat([build(p), hex('00')]), /does not decode/],
   ['no signature', (p) => seq(seq(p.version), p.outerAlg), /three fields|does not decode/],
-  ['outer algorithm ecdsa-with-SHA384', (p) => void (p.outerAlg = seq(OIDS.ecdsaSha384)), /signature is not ecdsa-with-SHA256/],
-  ['algorithm with parameters', (p) => void (p.outerAlg = seq(OIDS.ecdsaSha256, hex('0500'))), /does not decode/],
+  ['outer algorithm ecdsa-with-SHA384', (p) => void (p.outerAlg = seq(OIDS.ecdsaWithSha384)), /signature is not ecdsa-with-SHA256/],
+  ['algorithm with parameters', (p) => void (p.outerAlg = seq(OIDS.ecdsaWithSha256, hex('0500'))), /does not decode/],
   ['an extra TBS field', (p) => void p.extra.push(hex('0500')), /wrong number of fields/],
   ['version 1', (p) => void (p.version = hex('a0 03 020100')), /not version 3/],
   ['a 15-byte serial', (p) => void (p.serial = tlv(0x02, hex('01112233445566778899aabbccddee'))), /serial/],
   ['a negative serial', (p) => void (p.serial = tlv(0x02, hex('81112233445566778899aabbccddeeff'))), /serial/],
-  ['TBS algorithm ecdsa-with-SHA384', (p) => void (p.tbsAlg = seq(OIDS.ecdsaSha384)), /TBS signature algorithm/],
-  ['another issuer', (p) => void (p.issuer = seq(tlv(0x31, seq(hex('06 03 550403'), tlv(0x0c, ascii('Someone Else')))))), /issuer is not/],
+  ['TBS algorithm ecdsa-with-SHA384', (p) => void (p.tbsAlg = seq(OIDS.ecdsaWithSha384)), /TBS signature algorithm/],
+  ['another issuer', (p) => void (p.issuer = commonNameOnly('Someone Else')), /issuer is not/],
   ['another notAfter', (p) => void (p.validity = seq(utcTime(NOT_BEFORE), utcTime(new Date(NOT_AFTER.getTime() + 1000)))), /validity/],
   ['a subject', (p) => void (p.subject = issuerSubject), /subject must be empty/],
   ['another public key', (p) => void (p.spki = otherKey), /public key/],
@@ -112,9 +90,9 @@ const cases: [string, (p: Parts) => void | Buffer, RegExp][] = [
   ['keyUsage not critical', (p) => void (p.extensions.ku = ext(OIDS.keyUsage, false, hex('03 02 07 80'))), /keyUsage/],
   ['EKU serverAuth only', (p) => void (p.extensions.eku = ext(OIDS.extKeyUsage, false, seq(OIDS.serverAuth))), /EKU/],
   ['EKU with codeSigning instead of clientAuth', (p) => void (p.extensions.eku = ext(OIDS.extKeyUsage, false, seq(OIDS.serverAuth, OIDS.codeSigning))), /EKU/],
-  ['AKI of another key', (p) => void (p.extensions.aki = ext(OIDS.authorityKeyId, false, seq(tlv(0x80, Buffer.alloc(20, 7))))), /AKI/],
-  ['AKI with an issuer name too', (p) => void (p.extensions.aki = ext(OIDS.authorityKeyId, false, seq(tlv(0x80, issuerKeyId), tlv(0xa1, seq())))), /AKI/],
-  ['SKI of another key', (p) => void (p.extensions.ski = ext(OIDS.subjectKeyId, false, tlv(0x04, ski(otherKey)))), /SKI/],
+  ['AKI of another key', (p) => void (p.extensions.aki = ext(OIDS.authorityKeyIdentifier, false, seq(tlv(0x80, Buffer.alloc(20, 7))))), /AKI/],
+  ['AKI with an issuer name too', (p) => void (p.extensions.aki = ext(OIDS.authorityKeyIdentifier, false, seq(tlv(0x80, issuerKeyId), tlv(0xa1, seq())))), /AKI/],
+  ['SKI of another key', (p) => void (p.extensions.ski = ext(OIDS.subjectKeyIdentifier, false, tlv(0x04, ski(otherKey)))), /SKI/],
   ['SAN not critical', (p) => void (p.extensions.san = ext(OIDS.subjectAltName, false, seq(tlv(0x86, ascii(SPIFFE))))), /SAN must be critical/],
   ['two URI SANs', (p) => void (p.extensions.san = ext(OIDS.subjectAltName, true, seq(tlv(0x86, ascii(SPIFFE)), tlv(0x86, ascii(`${SPIFFE}2`)), tlv(0x82, ascii('b.example.org')), tlv(0x87, hex('0a000001'))))), /exactly the one SPIFFE ID/],
   ['another SPIFFE ID', (p) => void (p.extensions.san = ext(OIDS.subjectAltName, true, seq(tlv(0x86, ascii(`${SPIFFE}x`)), tlv(0x82, ascii('b.example.org')), tlv(0x87, hex('0a000001'))))), /exactly the one SPIFFE ID/],
