@@ -10,11 +10,6 @@ export function compileGlob(source: string): Glob {
   return Object.freeze({ source, pieces: Object.freeze(source.split('*')) });
 }
 
-/** True when the glob is just "*": present with any value. */
-export function isMatchAll(glob: Glob): boolean {
-  return glob.pieces.length === 2 && glob.pieces[0] === '' && glob.pieces[1] === '';
-}
-
 export function globMatches(glob: Glob, value: string): boolean {
   const pieces = glob.pieces;
   const n = pieces.length;

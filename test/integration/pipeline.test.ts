@@ -117,7 +117,11 @@ describe('the ledger pipeline', () => {
     await eventually('the rows and the dead letters', async () =>
       (await db.query('SELECT 1 FROM certificates WHERE serial = ANY($1)', [[serial, neighbour.serial]])).length === 2 && (await db.count('dead_letters')) === 2,
     );
-    await new Promise((r) => setTimeout(r, 500));
+    // Once no job is left to run, no duplicate row can still be on its way.
+    await eventually('the queue drained', async () => {
+      const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+      return Object.values(c).every((n) => n === 0);
+    });
     assert.equal((await db.query('SELECT 1 FROM certificates WHERE serial = $1', [serial])).length, 1);
     assert.equal((await db.query('SELECT 1 FROM certificates WHERE serial = $1', [poisoned.serial])).length, 0);
     const reasons = (await db.query<{ reason: string; event: string }>('SELECT reason, event FROM dead_letters ORDER BY id')).map((d) => d.reason);
@@ -133,9 +137,10 @@ describe('the ledger pipeline', () => {
   test('Postgres unreachable: issuance continues, events wait in Redis, and all land once it returns', async () => {
     await relay.cut();
     const before = await db.count('certificates');
+    const mark = worker.output().length;
     const r = await load(300);
     assert.equal(r.statuses.get(201), 300, JSON.stringify([...r.statuses]));
-    await new Promise((res) => setTimeout(res, 1000));
+    await eventually('the worker to try and fail', async () => worker.output().slice(mark).includes('ledger write failed'));
     assert.equal(await db.count('certificates'), before, 'nothing can have been written');
     const metrics = (await https(server, 'GET', '/metrics')).body;
     const depth = Number(/^workload_ca_audit_queue_depth (\S+)/m.exec(metrics)?.[1]);
@@ -147,8 +152,10 @@ describe('the ledger pipeline', () => {
   test('the worker killed with SIGKILL mid-batch: after a restart nothing is lost or doubled', async () => {
     await worker.stop();
     await load(3000, 32);
+    const before = await db.count('certificates');
     worker = await startWorker();
-    await new Promise((r) => setTimeout(r, 150));
+    // Killed as soon as its first transaction lands, whatever the machine's speed.
+    await pollUntil('the first rows of the backlog', async () => (await db.count('certificates')) > before, 60_000, 5);
     await worker.stop('SIGKILL');
     const partial = await db.count('certificates');
     assert.ok(partial < received.size, `the kill came before the end (${partial} of ${received.size})`);
