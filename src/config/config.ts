@@ -83,8 +83,14 @@ export interface EstConfig {
   readonly usersFile: string;
   /** PEM files of CAs whose client certificates authenticate on /.well-known/est/ (no label). */
   readonly trustAnchors: readonly string[];
-  /** Label name to its own trust anchors; only configured labels exist. */
-  readonly labels: Readonly<Record<string, { readonly trustAnchors: readonly string[] }>>;
+  /** The unlabeled path's trustRegistrationAuthorities (see labels). */
+  readonly trustRegistrationAuthorities: boolean;
+  /**
+   * Label name to its own trust anchors; only configured labels exist. With
+   * trustRegistrationAuthorities, a client certificate carrying id-kp-cmcRA that authenticates
+   * on the label is an RA (RFC 7030 §3.7): the CSRs it forwards skip the channel-binding check.
+   */
+  readonly labels: Readonly<Record<string, { readonly trustAnchors: readonly string[]; readonly trustRegistrationAuthorities: boolean }>>;
 }
 
 const schema = {
@@ -164,6 +170,7 @@ const schema = {
       properties: {
         usersFile: { type: 'string', minLength: 1 },
         trustAnchors: { type: 'array', items: { type: 'string', minLength: 1 } },
+        trustRegistrationAuthorities: { type: 'boolean' },
         labels: {
           type: 'object',
           // RFC 7030 §3.2.2: a label is one path segment.
@@ -171,7 +178,10 @@ const schema = {
           additionalProperties: {
             type: 'object',
             additionalProperties: false,
-            properties: { trustAnchors: { type: 'array', items: { type: 'string', minLength: 1 } } },
+            properties: {
+              trustAnchors: { type: 'array', items: { type: 'string', minLength: 1 } },
+              trustRegistrationAuthorities: { type: 'boolean' },
+            },
           },
         },
       },
@@ -358,10 +368,11 @@ function resolveDefaults(raw: Raw, cwd: string): Config {
     est: {
       usersFile: path(['est', 'usersFile'], inData('est-users.json')),
       trustAnchors: get<string[]>(['est', 'trustAnchors'], []).map((f) => resolve(cwd, f)),
+      trustRegistrationAuthorities: get(['est', 'trustRegistrationAuthorities'], false),
       labels: Object.fromEntries(
-        Object.entries(get<Record<string, { trustAnchors?: string[] }>>(['est', 'labels'], {})).map(([label, l]) => [
+        Object.entries(get<Record<string, { trustAnchors?: string[]; trustRegistrationAuthorities?: boolean }>>(['est', 'labels'], {})).map(([label, l]) => [
           label,
-          { trustAnchors: (l.trustAnchors ?? []).map((f) => resolve(cwd, f)) },
+          { trustAnchors: (l.trustAnchors ?? []).map((f) => resolve(cwd, f)), trustRegistrationAuthorities: l.trustRegistrationAuthorities ?? false },
         ]),
       ),
     },

@@ -19,6 +19,12 @@ export class IssuanceMetrics implements IssuanceObserver {
     labelNames: ['path', 'rule', 'code'],
     registers: [this.registry],
   });
+  private readonly challengedTotal = new client.Counter({
+    name: 'workload_ca_auth_challenges_total',
+    help: 'Requests that presented no credentials at all and got an authentication challenge (EST 401), by path and label. Not ledger denials: clients such as libest send every request this way first.',
+    labelNames: ['path', 'label'],
+    registers: [this.registry],
+  });
   private readonly latency = new client.Histogram({
     name: 'workload_ca_issuance_seconds',
     help: 'Time from CSR received by the Issuer to audit event accepted.',
@@ -43,5 +49,10 @@ export class IssuanceMetrics implements IssuanceObserver {
 
   denied(path: string, rule: string, code: string): void {
     this.deniedTotal.inc({ path, rule, code });
+  }
+
+  /** `label` is the EST label, '' for the unlabeled path. */
+  challenged(path: string, label: string): void {
+    this.challengedTotal.inc({ path, label });
   }
 }

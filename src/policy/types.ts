@@ -54,6 +54,13 @@ export type Requester =
       readonly spiffeId?: string | null;
       /** The EST operation, for the ledger (serverkeygen means the CA made the key). */
       readonly operation?: 'simpleenroll' | 'simplereenroll' | 'serverkeygen';
+      /**
+       * Set when the client is a registration authority its EST path trusts (RFC 7030 §3.7, a
+       * certificate with id-kp-cmcRA): the RA vouched for the proof of possession of the CSR it
+       * forwarded, so the CSR's challengePassword (the device's own channel binding) was not
+       * compared with this connection's. Names the RA's certificate.
+       */
+      readonly popVouchedBy?: { readonly subject: string; readonly serial: string; readonly spiffeId: string | null };
     };
 
 /**

@@ -3,6 +3,7 @@
 // hand out (already expired) for the refusal cases.
 
 import { execFileSync, spawnSync } from 'node:child_process';
+import { connect } from 'node:tls';
 import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -83,6 +84,8 @@ export interface ManufacturerPki {
   readonly device: { readonly cert: string; readonly key: string };
   /** Issued by a CA nobody configured. */
   readonly stranger: { readonly cert: string; readonly key: string };
+  /** A gateway (CN=gw-ra-1) whose factory certificate also carries id-kp-cmcRA: a registration authority. */
+  readonly registrationAuthority: { readonly cert: string; readonly key: string };
 }
 
 /** A manufacturer's root and two factory certificates, and a stranger's, all made by openssl. */
@@ -90,16 +93,19 @@ export function manufacturerPki(dir: string): ManufacturerPki {
   mkdirSync(dir, { recursive: true });
   const leafExt = join(dir, 'leaf.ext');
   writeFileSync(leafExt, 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
+  const raExt = join(dir, 'ra.ext');
+  // clientAuth to authenticate over TLS, id-kp-cmcRA (1.3.6.1.5.5.7.3.28) to be an RA.
+  writeFileSync(raExt, 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth,1.3.6.1.5.5.7.3.28\n');
   const ca = (name: string, subject: string): void => {
     openssl(['req', '-x509', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, `${name}.key`),
       '-subj', subject, '-days', '30', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
       '-out', join(dir, `${name}.pem`)]);
   };
-  const leaf = (name: string, subject: string, issuer: string): { cert: string; key: string } => {
+  const leaf = (name: string, subject: string, issuer: string, ext = leafExt): { cert: string; key: string } => {
     const key = join(dir, `${name}.key`);
     openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-subj', subject, '-out', join(dir, `${name}.csr`)]);
     openssl(['x509', '-req', '-in', join(dir, `${name}.csr`), '-CA', join(dir, `${issuer}.pem`), '-CAkey', join(dir, `${issuer}.key`),
-      '-set_serial', `0x${Buffer.from(name).toString('hex')}`, '-days', '30', '-extfile', leafExt, '-out', join(dir, `${name}.pem`)]);
+      '-set_serial', `0x${Buffer.from(name).toString('hex')}`, '-days', '30', '-extfile', ext, '-out', join(dir, `${name}.pem`)]);
     return { cert: join(dir, `${name}.pem`), key };
   };
   ca('manufacturer-root', '/O=Acme Devices/CN=Acme Manufacturing Root');
@@ -110,6 +116,7 @@ export function manufacturerPki(dir: string): ManufacturerPki {
     gateway: leaf('gw-0042', '/O=Acme Devices/CN=gw-0042', 'manufacturer-root'),
     device: leaf('dev-7', '/O=Acme Devices/CN=dev-7', 'manufacturer-root'),
     stranger: leaf('stranger', '/O=Nobody/CN=dev-7', 'stranger-root'),
+    registrationAuthority: leaf('gw-ra-1', '/O=Acme Devices/CN=gw-ra-1', 'manufacturer-root', raExt),
   };
 }
 
@@ -138,4 +145,68 @@ export function expiredSvid(dataDir: string, spiffeId: string, outDir: string): 
   writeFileSync(cert, toPem(assembleCertificate(tbs, signEcdsaSha256(issuingKey, tbs))));
   writeFileSync(key, subjectKey.privateKey.export({ format: 'pem', type: 'pkcs8' }));
   return { cert, key };
+}
+
+export interface RawResponse {
+  readonly status: number;
+  /** The header names exactly as they were on the wire, in order. */
+  readonly headerNames: readonly string[];
+  /** Lower-case names to values, for reading. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+}
+
+/**
+ * One HTTP/1.1 request written by hand on a TLS socket, and the response's bytes read back as
+ * they came: what a client that matches header names case-sensitively (libest) gets to see.
+ */
+export function rawHttps(
+  url: string,
+  ca: string,
+  opts: { method: string; headers?: Record<string, string>; body?: string | Buffer; cert?: string; key?: string },
+): Promise<RawResponse> {
+  const u = new URL(url);
+  const body = opts.body === undefined ? Buffer.alloc(0) : Buffer.from(opts.body);
+  const lines = [`${opts.method} ${u.pathname} HTTP/1.1`, `Host: ${u.host}`, 'Connection: close', ...Object.entries(opts.headers ?? {}).map(([k, v]) => `${k}: ${v}`)];
+  if (opts.method !== 'GET') lines.push(`Content-Length: ${body.length}`);
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: u.hostname, port: Number(u.port), ca, cert: opts.cert, key: opts.key });
+    const chunks: Buffer[] = [];
+    socket.on('secureConnect', () => socket.write(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), body])));
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const raw = Buffer.concat(chunks);
+      const end = raw.indexOf('\r\n\r\n');
+      if (end < 0) return reject(new Error(`no complete response head: ${JSON.stringify(raw.toString('latin1'))}`));
+      const [statusLine, ...headerLines] = raw.subarray(0, end).toString('latin1').split('\r\n');
+      const headerNames: string[] = [];
+      const headers: Record<string, string> = {};
+      for (const line of headerLines) {
+        const i = line.indexOf(':');
+        headerNames.push(line.slice(0, i));
+        headers[line.slice(0, i).toLowerCase()] = line.slice(i + 1).trim();
+      }
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3}) /.exec(statusLine!)?.[1] ?? 0), headerNames, headers, body: raw.subarray(end + 4) });
+    });
+  });
+}
+
+/** The parts of a multipart/mixed body: each part's header names as written, its headers and its body. */
+export function multipartParts(contentType: string, body: Buffer): { headerNames: string[]; headers: Record<string, string>; body: string }[] {
+  const boundary = /;\s*boundary=("?)([^";]+)\1/.exec(contentType)?.[2];
+  if (boundary === undefined) throw new Error(`no boundary in ${contentType}`);
+  return body
+    .toString('latin1')
+    .split(`--${boundary}`)
+    .slice(1, -1)
+    .map((part) => {
+      const [head, content] = part.replace(/^\r\n/, '').split('\r\n\r\n') as [string, string];
+      const lines = head.split('\r\n');
+      return {
+        headerNames: lines.map((l) => l.slice(0, l.indexOf(':'))),
+        headers: Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()])),
+        body: content,
+      };
+    });
 }

@@ -14,8 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openEmbeddedLedger } from '../../src/ledger/pglite.js';
 import { buildCsr } from '../helpers/csr.js';
-import { curl, expiredSvid, manufacturerPki, openssl, opensslCsr, pkcs7Certificates, type CurlResult, type ManufacturerPki } from '../helpers/est.js';
-import { removeDataDir, startServer, type TestServer } from '../helpers/server.js';
+import {
+  curl, expiredSvid, manufacturerPki, multipartParts, openssl, opensslCsr, pkcs7Certificates, rawHttps, type CurlResult, type ManufacturerPki, type RawResponse,
+} from '../helpers/est.js';
+import { https, removeDataDir, ROOT, startServer, type TestServer } from '../helpers/server.js';
 
 const TD = 'workload-ca.test';
 const PASSWORD = 'correct horse battery staple';
@@ -95,7 +97,7 @@ const lifetimeHours = (cert: X509Certificate): number => Math.round((Date.parse(
 before(async () => {
   pki = manufacturerPki(join(work, 'pki'));
   writeFileSync(join(dataDir, 'policy.yaml'), POLICY);
-  const config = file('config.yaml', `est:\n  labels:\n    devices: { trustAnchors: [${pki.rootFile}] }\n    gateways: { trustAnchors: [${pki.rootFile}] }\n`);
+  const config = file('config.yaml', `est:\n  labels:\n    devices: { trustAnchors: [${pki.rootFile}] }\n    gateways: { trustAnchors: [${pki.rootFile}], trustRegistrationAuthorities: true }\n`);
   server = await startServer({ workers: 2, dataDir, env: { WORKLOAD_CA_CONFIG: config } });
   est = `${server.url}/.well-known/est`;
 });
@@ -214,6 +216,64 @@ describe('enrollment', () => {
   });
 });
 
+describe('wire format: canonical header names, as libest matches them', () => {
+  /** Every name in canonical case: each dash-separated word starts upper-case (WWW-Authenticate too). */
+  const CANONICAL = /^[A-Z][A-Za-z0-9]*(-[A-Z][A-Za-z0-9]*)*$/;
+  const basic = { Authorization: `Basic ${Buffer.from(`sensor-1:${PASSWORD}`).toString('base64')}` };
+  const pkcs10 = { 'Content-Type': 'application/pkcs10' };
+  const raw = (path: string, opts: Parameters<typeof rawHttps>[2]): Promise<RawResponse> => rawHttps(`${est}${path}`, server.rootPem, opts);
+
+  function canonical(what: string, res: RawResponse, status: number, expected: readonly string[]): void {
+    assert.equal(res.status, status, `${what}: ${res.body.toString()}`);
+    for (const name of res.headerNames) assert.match(name, CANONICAL, `${what}: header name ${JSON.stringify(name)} is not in canonical case`);
+    for (const name of [...expected, 'Content-Length']) assert.ok(res.headerNames.includes(name), `${what}: no ${name} header among ${res.headerNames.join(', ')}`);
+    assert.equal(Number(res.headers['content-length']), res.body.length, `${what}: Content-Length is the body's length`);
+  }
+
+  test('success, the 401 challenge and every error, read as raw bytes off the TLS socket', async () => {
+    canonical('cacerts', await raw('/cacerts', { method: 'GET' }), 200, ['Content-Type', 'Content-Transfer-Encoding']);
+    canonical('csrattrs', await raw('/gateways/csrattrs', { method: 'GET' }), 200, ['Content-Type', 'Content-Transfer-Encoding']);
+
+    const csr = opensslCsr(work, 'wire-enroll');
+    const enrolled = await raw('/simpleenroll', { method: 'POST', headers: { ...basic, ...pkcs10 }, body: csr.base64 });
+    canonical('simpleenroll', enrolled, 200, ['Content-Type', 'Content-Transfer-Encoding']);
+    assert.equal(enrolled.headers['content-type'], 'application/pkcs7-mime; smime-type=certs-only');
+    const current = new X509Certificate(pkcs7Certificates(work, enrolled.body)[0]!);
+    issued.add(current.serialNumber.toLowerCase());
+
+    const rekey = opensslCsr(work, 'wire-reenroll', { sans: [`URI:spiffe://${TD}/device/sensor-1`] });
+    const renewed = await raw('/simplereenroll', { method: 'POST', headers: pkcs10, body: rekey.base64, cert: current.toString(), key: readFileSync(csr.key, 'utf8') });
+    canonical('simplereenroll', renewed, 200, ['Content-Type', 'Content-Transfer-Encoding']);
+    issued.add(new X509Certificate(pkcs7Certificates(work, renewed.body)[0]!).serialNumber.toLowerCase());
+
+    const keygen = await raw('/serverkeygen', { method: 'POST', headers: { ...basic, ...pkcs10 }, body: csr.base64 });
+    canonical('serverkeygen', keygen, 200, ['Content-Type']);
+    const parts = multipartParts(keygen.headers['content-type']!, keygen.body);
+    assert.equal(parts.length, 2);
+    for (const part of parts) assert.deepEqual(part.headerNames, ['Content-Type', 'Content-Transfer-Encoding'], 'the part headers, exactly');
+    assert.equal(parts[0]!.headers['content-type'], 'application/pkcs8');
+    assert.equal(parts[1]!.headers['content-type'], 'application/pkcs7-mime; smime-type=certs-only');
+    issued.add(new X509Certificate(pkcs7Certificates(work, parts[1]!.body)[0]!).serialNumber.toLowerCase());
+
+    // No credentials: the challenge libest looks for, by its exact name.
+    const challenge = await raw('/simpleenroll', { method: 'POST', headers: pkcs10, body: csr.base64 });
+    canonical('401 challenge', challenge, 401, ['Content-Type', 'WWW-Authenticate']);
+    assert.match(challenge.headers['www-authenticate']!, /^Basic realm="workload-ca EST"/);
+
+    const wrongType = await raw('/simpleenroll', { method: 'POST', headers: { ...basic, 'Content-Type': 'application/json' }, body: csr.base64 });
+    canonical('415', wrongType, 415, ['Content-Type']);
+    refusals.push(['est:request', 'bad-request']);
+    const badBase64 = await raw('/simpleenroll', { method: 'POST', headers: { ...basic, ...pkcs10 }, body: '!!!!' });
+    canonical('400', badBase64, 400, ['Content-Type']);
+    refusals.push(['est:request', 'bad-csr']);
+    const tooLarge = await raw('/simpleenroll', { method: 'POST', headers: { ...basic, ...pkcs10 }, body: 'QUFB\n'.repeat(8000) });
+    canonical('413 (from the body parser)', tooLarge, 413, ['Content-Type']);
+    refusals.push(['est:request', 'bad-request']);
+    canonical('404 (no such operation)', await raw('/no-such-operation', { method: 'GET' }), 404, ['Content-Type']);
+    canonical('404 (no such label)', await raw('/no-such-label/cacerts', { method: 'GET' }), 404, ['Content-Type']);
+  });
+});
+
 describe('gateway (registration authority) mode', () => {
   const gatewayAuth = (): string[] => ['--cert', pki.gateway.cert, '--key', pki.gateway.key];
 
@@ -294,17 +354,98 @@ describe('channel binding in challengePassword', () => {
   });
 });
 
+describe('registration authorities (RFC 7030 §3.7)', () => {
+  /**
+   * A device CSR bound, as libest's estproxy passes it on, to the device's own TLS connection to
+   * the RA: its challengePassword is the tls-unique of a real connection that is not the one the
+   * CSR arrives on.
+   */
+  async function downstreamBoundCsr(name: string, device: string): Promise<string> {
+    return (await downstreamBound(name, device)).base64;
+  }
+  async function downstreamBound(name: string, device: string): Promise<{ base64: string; der: Buffer }> {
+    const url = new URL(est);
+    const socket = connect({ host: url.hostname, port: Number(url.port), ca: server.rootPem, maxVersion: 'TLSv1.2', minVersion: 'TLSv1.2' });
+    await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+    const downstream = socket.getFinished()!.toString('base64');
+    socket.destroy();
+    return opensslCsr(work, name, { challengePassword: downstream, sans: [`URI:${device}`] });
+  }
+  const ra = (): string[] => ['--cert', pki.registrationAuthority.cert, '--key', pki.registrationAuthority.key];
+  const raDevice = `spiffe://${TD}/gateway/gw-ra-1/device/meter-9`;
+
+  test('an RA certificate (id-kp-cmcRA) on a label that trusts RAs: the forwarded CSR skips channel binding', async () => {
+    const cert = certificateOf(enroll('/gateways/simpleenroll', await downstreamBoundCsr('ra-meter-9', raDevice), ra()));
+    assert.equal(sanOf(cert), `URI:${raDevice}`);
+    verifies(cert);
+  });
+
+  test('the CSR signature is still verified for an RA', async () => {
+    const csr = await downstreamBound('ra-forged', raDevice);
+    const forged = Buffer.from(csr.der);
+    forged[forged.length - 1]! ^= 0x01; // the last byte of the ECDSA signature's s
+    refused(enroll('/gateways/simpleenroll', forged.toString('base64'), ra()), 400, 'csr-check', 'bad-csr', /bad-signature/);
+  });
+
+  test('a gateway without the EKU on that label, or the RA on a label that does not trust RAs: channel binding applies', async () => {
+    const gateway = ['--cert', pki.gateway.cert, '--key', pki.gateway.key];
+    const viaGateway = enroll('/gateways/simpleenroll', await downstreamBoundCsr('gw-meter', `spiffe://${TD}/gateway/gw-0042/device/meter-1`), gateway);
+    refused(viaGateway, 401, 'est:channel-binding', 'unauthenticated', /tls-(unique|exporter) channel binding/);
+    const elsewhere = enroll('/devices/simpleenroll', await downstreamBoundCsr('ra-elsewhere', raDevice), ra());
+    refused(elsewhere, 401, 'est:channel-binding', 'unauthenticated', /tls-(unique|exporter) channel binding/);
+  });
+});
+
 describe('refusals', () => {
   test('no credentials, a wrong password, or a stranger\'s certificate: 401 with a Basic challenge', () => {
     const csr = opensslCsr(work, 'anon');
     const none = enroll('/simpleenroll', csr.base64, []);
-    refused(none, 401, 'est:authentication', 'unauthenticated', /authentication required/);
+    // Challenged, not recorded: see the next test.
+    assert.equal(none.status, 401);
+    assert.match(none.text, /authentication required/);
     assert.match(none.headers['www-authenticate'] ?? '', /^Basic realm=/);
     refused(enroll('/simpleenroll', csr.base64, ['-u', 'sensor-1:wrong password!']), 401, 'est:authentication', 'unauthenticated', /user name or password is wrong/);
     refused(enroll('/simpleenroll', csr.base64, ['-u', `nobody:${PASSWORD}`]), 401, 'est:authentication', 'unauthenticated', /user name or password is wrong/);
     refused(enroll('/devices/simpleenroll', csr.base64, ['--cert', pki.stranger.cert, '--key', pki.stranger.key]), 401, 'est:authentication', 'unauthenticated', /does not chain to a trust anchor/);
     // A factory certificate counts only on the labels that trust its manufacturer.
     refused(enroll('/simpleenroll', csr.base64, ['--cert', pki.device.cert, '--key', pki.device.key]), 401, 'est:authentication', 'unauthenticated', /trust anchor/);
+  });
+
+  test('no credentials at all (libest\'s first attempt): the challenge and a metric, no denial; wrong or removed credentials stay denials', async () => {
+    const estUser = (verb: string, name: string, input = ''): void => {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'est', 'user', verb, name], { cwd: ROOT, env: server.env, input, encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+    };
+    /** workload_ca_auth_challenges_total for path est, per label ('' for the unlabeled path), summed over the cluster's workers. */
+    const challenges = async (): Promise<Map<string, number>> => {
+      const res = await https(server, 'GET', '/metrics');
+      assert.equal(res.status, 200);
+      const counts = new Map<string, number>();
+      for (const m of res.body.matchAll(/^workload_ca_auth_challenges_total\{([^}]*)\} (\d+)$/gm)) {
+        const labels = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
+        if (labels.path === 'est') counts.set(labels.label!, Number(m[2]));
+      }
+      return counts;
+    };
+    const before = await challenges();
+    const csr = opensslCsr(work, 'challenge');
+    for (const path of ['/simpleenroll', '/simplereenroll', '/devices/serverkeygen']) {
+      const res = enroll(path, csr.base64, []);
+      assert.equal(res.status, 401, `${path}: ${res.text}`);
+      assert.match(res.headers['www-authenticate'] ?? '', /^Basic realm=/);
+    }
+    const after = await challenges();
+    assert.equal((after.get('') ?? 0) - (before.get('') ?? 0), 2, 'two challenges on the unlabeled path');
+    assert.equal((after.get('devices') ?? 0) - (before.get('devices') ?? 0), 1, 'one on the devices label');
+
+    // A credential that once worked and was removed is refused and recorded like a wrong one.
+    estUser('add', 'removed-1', `${PASSWORD}\n`);
+    certificateOf(enroll('/simpleenroll', csr.base64, ['-u', `removed-1:${PASSWORD}`]));
+    estUser('remove', 'removed-1');
+    refused(enroll('/simpleenroll', csr.base64, ['-u', `removed-1:${PASSWORD}`]), 401, 'est:authentication', 'unauthenticated', /user name or password is wrong/);
+    refused(enroll('/simpleenroll', csr.base64, ['-u', 'sensor-1:not the password']), 401, 'est:authentication', 'unauthenticated', /user name or password is wrong/);
+
+    // The ledger test at the end reads them back: the two refusals are there, the challenges are not.
   });
 
   test('wrong Content-Type: 415; broken base64: 400; a CSR with a bad signature: 400', () => {
@@ -369,11 +510,24 @@ describe('the ledger', () => {
       assert.equal(fleet.requester.auth, 'trust-anchor');
       assert.deepEqual((fleet.requester.certificate as { subject: string }).subject, 'O=Acme Devices, CN=gw-0042');
       const keygen = rows.rows.filter((r) => r.requester.operation === 'serverkeygen');
-      assert.equal(keygen.length, 1);
+      assert.equal(keygen.length, 2);
+      // The RA's issuance says who vouched for the proof of possession; no other row does.
+      const vouched = rows.rows.filter((r) => r.requester.popVouchedBy !== undefined);
+      assert.deepEqual(vouched.map((r) => [r.spiffe_id, r.requester_id]), [[`spiffe://${TD}/gateway/gw-ra-1/device/meter-9`, 'gw-ra-1@gateways']]);
+      assert.deepEqual(vouched[0]!.requester.popVouchedBy, {
+        subject: 'O=Acme Devices, CN=gw-ra-1',
+        serial: Buffer.from('gw-ra-1').toString('hex'),
+        spiffeId: null,
+      });
 
-      const denials = await db.query<{ rule: string; code: string; requester_id: string; requested_spiffe_id: string | null }>(
-        'SELECT rule, code, requester_id, requested_spiffe_id FROM denials',
+      const denials = await db.query<{ rule: string; code: string; requester_id: string; requested_spiffe_id: string | null; reason: string; requester: Record<string, unknown> }>(
+        'SELECT rule, code, requester_id, requested_spiffe_id, reason, requester FROM denials',
       );
+      assert.ok(!denials.rows.some((d) => /^authentication required/.test(d.reason)), 'a request without credentials is challenged, not denied');
+      assert.ok(denials.rows.some((d) => d.requester_id === 'removed-1' && d.rule === 'est:authentication'), 'a removed credential is denied');
+      const bindingRefused = denials.rows.filter((d) => d.rule === 'est:channel-binding').map((d) => d.requester_id).sort();
+      assert.deepEqual(bindingRefused.filter((id) => id.startsWith('gw-')), ['gw-0042@gateways', 'gw-ra-1@devices']);
+      assert.ok(denials.rows.every((d) => d.requester.popVouchedBy === undefined || d.requester_id === 'gw-ra-1@gateways'));
       const count = (list: readonly [string, string][]) => {
         const m = new Map<string, number>();
         for (const [rule, code] of list) m.set(`${rule} ${code}`, (m.get(`${rule} ${code}`) ?? 0) + 1);

@@ -1,7 +1,8 @@
 // The parts of EST that stand alone: the RFC 8951 body codec, certs-only PKCS#7 (read back by
 // openssl), the scrypt credential store, client-certificate chains to label trust anchors, the
-// CSR writer serverkeygen uses, csrattrs, and the policy features gateway mode rests on
-// (subtree grants, EST requester matchers).
+// CSR writer serverkeygen uses, csrattrs, the reply writer's header names, registration
+// authorities, and the policy features gateway mode rests on (subtree grants, EST requester
+// matchers).
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +11,14 @@ import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect as connectTcp } from 'node:net';
+import Fastify from 'fastify';
+import { loadConfig } from '../../src/config/config.js';
 import { TrustAnchors } from '../../src/http/est/anchors.js';
+import type { EstRequester } from '../../src/http/est/authenticate.js';
+import { ID_KP_CMC_RA, registrationAuthority } from '../../src/http/est/registration-authority.js';
+import { sendEstError } from '../../src/http/est/reply.js';
+import { canonicalHeaderName, writeEstReply } from '../../src/http/est/writer.js';
 import { csrAttributes } from '../../src/http/est/csrattrs.js';
 import { BasicUsers, addUser, hashPassword, removeUser, verifyPassword } from '../../src/http/est/users.js';
 import { checkTransferEncoding, decodeBase64Body, encodeBase64Body, mediaType } from '../../src/http/est/wire.js';
@@ -259,5 +267,102 @@ describe('policy for EST', () => {
     bad(`  - name: a\n    match: { est: {} }\n    grant: { spiffeId: 'spiffe://{trustDomain}/*/device' }\n`, /grant\.spiffeId/);
     bad(`  - name: a\n    match: { est: {} }\n    grant: { spiffeId: 'spiffe://{trustDomain}/x/**' }\n`, /grant\.spiffeId/);
     bad(`  - name: a\n    match: { est: { auth: [none] } }\n    grant: { spiffeId: 'spiffe://{trustDomain}/x' }\n`, /match\.est\.auth/);
+  });
+});
+
+describe('the EST reply writer', () => {
+  /** The raw bytes of one plain-HTTP response: what a case-sensitive client reads. */
+  function rawGet(port: number, path: string): Promise<{ head: string[]; body: string }> {
+    return new Promise((resolve, reject) => {
+      const socket = connectTcp(port, '127.0.0.1', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+      let raw = '';
+      socket.on('data', (c: Buffer) => (raw += c.toString('latin1')));
+      socket.on('error', reject);
+      socket.on('close', () => {
+        const [head, body] = raw.split('\r\n\r\n') as [string, string];
+        resolve({ head: head.split('\r\n'), body });
+      });
+    });
+  }
+
+  test('canonical names on the wire, for its own headers and those set earlier; onResponse hooks still see the status', async () => {
+    const app = Fastify();
+    const seen: number[] = [];
+    // As a request logger would: set a header before the handler, read the status after the reply.
+    app.addHook('onRequest', async (_req, reply) => void reply.header('x-request-id', 'r-1'));
+    app.addHook('onResponse', async (_req, reply) => void seen.push(reply.statusCode));
+    app.get('/busy', async (_req, reply) => sendEstError(reply, { status: 503, message: 'ledger away', retryAfterSeconds: 7 }));
+    app.get('/who', async (_req, reply) => sendEstError(reply, { status: 401, message: 'who are you' }));
+    app.get('/ok', async (_req, reply) => writeEstReply(reply, 200, { 'content-type': 'application/csrattrs', 'content-transfer-encoding': 'base64' }, 'MAA=\r\n'));
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const port = (app.server.address() as { port: number }).port;
+      const busy = await rawGet(port, '/busy');
+      assert.equal(busy.head[0], 'HTTP/1.1 503 Service Unavailable');
+      for (const line of ['Retry-After: 7', 'Content-Type: text/plain; charset=utf-8', 'X-Request-Id: r-1', 'Content-Length: 12']) assert.ok(busy.head.includes(line), `${line} in ${busy.head.join(' | ')}`);
+      assert.equal(busy.body, 'ledger away\n');
+      const who = await rawGet(port, '/who');
+      assert.ok(who.head.includes('WWW-Authenticate: Basic realm="workload-ca EST", charset="UTF-8"'), who.head.join(' | '));
+      const ok = await rawGet(port, '/ok');
+      for (const line of ['Content-Type: application/csrattrs', 'Content-Transfer-Encoding: base64', 'Content-Length: 6']) assert.ok(ok.head.includes(line), `${line} in ${ok.head.join(' | ')}`);
+      assert.ok(!ok.head.some((l) => /^transfer-encoding/i.test(l)), 'never chunked');
+      for (const line of [busy, who, ok].flatMap((r) => r.head.slice(1))) assert.match(line, /^[A-Z][A-Za-z0-9]*(-[A-Z][A-Za-z0-9]*)*: /);
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(seen, [503, 401, 200]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  test('canonicalHeaderName', () => {
+    assert.equal(canonicalHeaderName('content-transfer-encoding'), 'Content-Transfer-Encoding');
+    assert.equal(canonicalHeaderName('www-authenticate'), 'WWW-Authenticate');
+    assert.equal(canonicalHeaderName('RETRY-AFTER'), 'Retry-After');
+  });
+});
+
+describe('registration authorities', () => {
+  const root = join(dir, 'ra-root');
+  openssl(['req', '-x509', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${root}.key`, '-subj', '/CN=RA Root', '-days', '1',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign', '-out', `${root}.pem`]);
+  const issue = (name: string, eku: string): X509Certificate => {
+    const f = join(dir, name);
+    writeFileSync(`${f}.ext`, `basicConstraints=critical,CA:FALSE\nextendedKeyUsage=${eku}\nsubjectAltName=URI:spiffe://example.org/ra/${name}\n`);
+    openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${f}.key`, '-subj', `/O=Acme/CN=${name}`, '-out', `${f}.csr`]);
+    openssl(['x509', '-req', '-in', `${f}.csr`, '-CA', `${root}.pem`, '-CAkey', `${root}.key`, '-set_serial', '0x2a', '-days', '1', '-extfile', `${f}.ext`, '-out', `${f}.pem`]);
+    return new X509Certificate(readFileSync(`${f}.pem`));
+  };
+  const requesterFor = (cert: X509Certificate): EstRequester => ({
+    kind: 'est-client',
+    name: 'gw',
+    label: 'gateways',
+    certificate: { subject: 'O=Acme, CN=gw', sans: (cert.subjectAltName ?? '').split(', '), serial: cert.serialNumber.toLowerCase() },
+    auth: 'trust-anchor',
+    spiffeId: null,
+  });
+  const ra = issue('ra-gw', `clientAuth,${ID_KP_CMC_RA}`);
+  const plain = issue('plain-gw', 'clientAuth');
+
+  test('only a certificate with id-kp-cmcRA, on a label that trusts RAs, vouches', () => {
+    assert.deepEqual(registrationAuthority(true, ra, requesterFor(ra)), { subject: 'O=Acme, CN=gw', serial: '2a', spiffeId: 'spiffe://example.org/ra/ra-gw' });
+    assert.equal(registrationAuthority(true, plain, requesterFor(plain)), null, 'no EKU: a gateway, not an RA');
+    assert.equal(registrationAuthority(false, ra, requesterFor(ra)), null, 'the label does not trust RAs');
+    assert.equal(registrationAuthority(true, null, { ...requesterFor(ra), certificate: null, auth: 'basic' }), null, 'Basic never makes an RA');
+  });
+
+  test('est.trustRegistrationAuthorities and est.labels.<label>.trustRegistrationAuthorities: booleans, false unless set', () => {
+    const load = (yaml: string) => {
+      const f = join(dir, `config-${Math.random().toString(36).slice(2)}.yaml`);
+      writeFileSync(f, yaml);
+      return loadConfig({ WORKLOAD_CA_CONFIG: f, WORKLOAD_CA_DATA_DIR: dir }, dir);
+    };
+    const r = load('est:\n  labels:\n    gateways: { trustAnchors: [a.pem], trustRegistrationAuthorities: true }\n    devices: { trustAnchors: [a.pem] }\n');
+    assert.ok(r.ok, JSON.stringify(!r.ok && r.problems));
+    assert.equal(r.config.est.labels.gateways!.trustRegistrationAuthorities, true);
+    assert.equal(r.config.est.labels.devices!.trustRegistrationAuthorities, false);
+    assert.equal(r.config.est.trustRegistrationAuthorities, false);
+    const unlabeled = load('est:\n  trustAnchors: [a.pem]\n  trustRegistrationAuthorities: true\n');
+    assert.ok(unlabeled.ok && unlabeled.config.est.trustRegistrationAuthorities);
+    assert.equal(load('est:\n  labels:\n    gateways: { trustRegistrationAuthorities: "yes" }\n').ok, false);
   });
 });

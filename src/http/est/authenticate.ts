@@ -25,7 +25,18 @@ export type AuthResult =
       /** The client certificate that authenticated, if one did (simplereenroll compares against it). */
       readonly certificate: X509Certificate | null;
     }
-  | { readonly ok: false; readonly reason: string; /** What was presented, for the ledger. */ readonly requester: EstRequester };
+  | {
+      readonly ok: false;
+      readonly reason: string;
+      /** What was presented, for the ledger. */
+      readonly requester: EstRequester;
+      /**
+       * False when the request carried no credentials at all (no client certificate, no
+       * Authorization header): the start of HTTP authentication, answered with the challenge
+       * and not recorded as a denial. True for every credential that failed.
+       */
+      readonly presented: boolean;
+    };
 
 /** The name recorded for a request that presented nothing usable. */
 export const UNAUTHENTICATED = '(unauthenticated)';
@@ -108,6 +119,7 @@ export async function authenticate(ctx: AuthContext): Promise<AuthResult> {
     ok: false,
     reason: certificateProblem ?? 'authentication required: a client certificate, or HTTP Basic credentials',
     requester,
+    presented: peer !== null,
   };
 }
 
@@ -117,6 +129,7 @@ async function basic(ctx: AuthContext, peer: PeerFacts | null): Promise<AuthResu
     ok: false,
     reason,
     requester: { kind: 'est-client', name, label: ctx.label, certificate: peer?.certificate ?? null, auth: 'none', spiffeId: null },
+    presented: true,
   });
   const m = /^Basic +([A-Za-z0-9+/]+={0,2})$/i.exec(header);
   if (!m) return refused('the Authorization header must be "Basic <base64 of user:password>"', UNAUTHENTICATED);

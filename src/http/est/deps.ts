@@ -1,21 +1,22 @@
-// Builds what the EST plugin needs from the configuration: the labels and their trust anchors
-// (read once at start; a change needs a restart, like the CA's own files) and the users file.
+// Builds what the EST plugin needs from the configuration: the labels, their trust anchors
+// (read once at start; a change needs a restart, like the CA's own files) and whether they trust
+// registration authorities, and the users file.
 
 import { readFileSync } from 'node:fs';
 import type { X509Certificate } from 'node:crypto';
 import type { AuditSink } from '../../audit/event.js';
 import type { EstConfig } from '../../config/config.js';
-import type { IssuanceObserver, Issuer, PolicySource } from '../../issuance/issuer.js';
+import type { Issuer, PolicySource } from '../../issuance/issuer.js';
 import { TrustAnchors } from './anchors.js';
-import { ENROLL_OPERATIONS, type EstDeps } from './plugin.js';
-import { RefusalRecorder } from './refusals.js';
+import { ENROLL_OPERATIONS, type EstDeps, type EstLabel } from './plugin.js';
+import { RefusalRecorder, type EstObserver } from './refusals.js';
 import { BasicUsers } from './users.js';
 
 export interface EstWiring {
   readonly issuer: Issuer;
   readonly policy: PolicySource;
   readonly audit: AuditSink;
-  readonly observer: IssuanceObserver;
+  readonly observer: EstObserver;
   readonly root: X509Certificate;
   readonly issuing: X509Certificate;
 }
@@ -23,12 +24,17 @@ export interface EstWiring {
 const OPERATION_NAMES: readonly string[] = [...ENROLL_OPERATIONS, 'cacerts', 'csrattrs'];
 
 export function buildEstDeps(config: EstConfig, wiring: EstWiring): EstDeps {
-  const labels = new Map<string, TrustAnchors>();
+  const labels = new Map<string, EstLabel>();
   for (const [label, l] of Object.entries(config.labels)) {
     // /.well-known/est/cacerts/cacerts would read as either; an operation name is not a label.
     if (OPERATION_NAMES.includes(label)) throw new Error(`est.labels: "${label}" is an EST operation name and cannot be a label`);
-    labels.set(label, readAnchors(l.trustAnchors, `est.labels.${label}.trustAnchors`));
+    needsAnchors(l, `est.labels.${label}`);
+    labels.set(label, {
+      anchors: readAnchors(l.trustAnchors, `est.labels.${label}.trustAnchors`),
+      trustRegistrationAuthorities: l.trustRegistrationAuthorities,
+    });
   }
+  needsAnchors(config, 'est');
   return {
     issuer: wiring.issuer,
     policy: wiring.policy,
@@ -36,9 +42,17 @@ export function buildEstDeps(config: EstConfig, wiring: EstWiring): EstDeps {
     caCertificates: [wiring.root.raw, wiring.issuing.raw],
     users: new BasicUsers(config.usersFile),
     anchors: readAnchors(config.trustAnchors, 'est.trustAnchors'),
+    trustRegistrationAuthorities: config.trustRegistrationAuthorities,
     labels,
     refusals: new RefusalRecorder(wiring.audit, wiring.policy, wiring.observer),
   };
+}
+
+/** CA-issued certificates never carry id-kp-cmcRA, so an RA can only authenticate with an anchored certificate. */
+function needsAnchors(place: { readonly trustAnchors: readonly string[]; readonly trustRegistrationAuthorities: boolean }, setting: string): void {
+  if (place.trustRegistrationAuthorities && place.trustAnchors.length === 0) {
+    throw new Error(`${setting}.trustRegistrationAuthorities needs ${setting}.trustAnchors: a registration authority authenticates with a certificate that chains to them`);
+  }
 }
 
 function readAnchors(files: readonly string[], setting: string): TrustAnchors {

@@ -2,6 +2,7 @@
 // the wire format and the client's credentials into an IssuanceRequest and the Issuer's answer
 // back; decides nothing about identities or lifetimes itself. Its content-type parsers, error
 // and not-found handlers are confined to this plugin, so other routes keep their JSON formats.
+// Every reply, success or error, goes out through writeEstReply (canonical header names).
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TLSSocket } from 'node:tls';
@@ -15,10 +16,12 @@ import { checkChannelBinding, mayCarryChallengePassword } from './channel-bindin
 import { csrAttributes } from './csrattrs.js';
 import { checkSameNames } from './reenroll.js';
 import { EST_RULES, type EstRefusal, type RefusalRecorder } from './refusals.js';
+import { registrationAuthority } from './registration-authority.js';
 import { sendEstError, type EstError } from './reply.js';
 import { makeServerKey, multipartKeyAndCertificate } from './serverkeygen.js';
 import type { BasicUsers } from './users.js';
 import { checkTransferEncoding, decodeBase64Body, encodeBase64Body, mediaType } from './wire.js';
+import { writeEstReply } from './writer.js';
 
 export const EST_PREFIX = '/.well-known/est';
 /** A base64 CSR at the CSR size limit (8 KiB DER) with line breaks fits with room to spare. */
@@ -27,6 +30,12 @@ const LABEL = /^[A-Za-z0-9_-]{1,64}$/;
 
 export const ENROLL_OPERATIONS = ['simpleenroll', 'simplereenroll', 'serverkeygen'] as const;
 type EnrollOperation = (typeof ENROLL_OPERATIONS)[number];
+
+/** A configured label: whose client certificates it accepts, and whether it trusts RAs among them. */
+export interface EstLabel {
+  readonly anchors: TrustAnchors;
+  readonly trustRegistrationAuthorities: boolean;
+}
 
 export interface EstDeps {
   readonly issuer: Issuer;
@@ -38,7 +47,9 @@ export interface EstDeps {
   readonly users: BasicUsers;
   /** Client-certificate trust anchors for the unlabeled path, and per configured label. */
   readonly anchors: TrustAnchors;
-  readonly labels: ReadonlyMap<string, TrustAnchors>;
+  /** Whether the unlabeled path trusts registration authorities among those clients. */
+  readonly trustRegistrationAuthorities: boolean;
+  readonly labels: ReadonlyMap<string, EstLabel>;
   readonly refusals: RefusalRecorder;
 }
 
@@ -76,17 +87,18 @@ export async function estApi(app: FastifyInstance, deps: EstDeps): Promise<void>
     }
     return sendEstError(reply, error);
   });
-  app.setNotFoundHandler((req, reply) => sendEstError(reply, { status: 404, message: `no EST operation at ${req.method} ${req.url}` }));
+  // Async, like every handler here: a hijacked reply returned from a sync handler would be sent twice.
+  app.setNotFoundHandler(async (req, reply) => sendEstError(reply, { status: 404, message: `no EST operation at ${req.method} ${req.url}` }));
 
   for (const base of ['', '/:label']) {
     app.get(`${base}/cacerts`, async (req, reply) => {
       if (labelOf(req, deps) === undefined) return unknownLabel(reply, req);
-      return reply.type('application/pkcs7-mime').header('content-transfer-encoding', 'base64').send(cacerts);
+      return writeEstReply(reply, 200, { 'Content-Type': 'application/pkcs7-mime', 'Content-Transfer-Encoding': 'base64' }, cacerts);
     });
     app.get(`${base}/csrattrs`, async (req, reply) => {
       if (labelOf(req, deps) === undefined) return unknownLabel(reply, req);
       const attrs = csrAttributes(deps.policy.current.guardrails.keyAlgorithms);
-      return reply.type('application/csrattrs').header('content-transfer-encoding', 'base64').send(encodeBase64Body(attrs));
+      return writeEstReply(reply, 200, { 'Content-Type': 'application/csrattrs', 'Content-Transfer-Encoding': 'base64' }, encodeBase64Body(attrs));
     });
     for (const operation of ENROLL_OPERATIONS) {
       app.post(`${base}/${operation}`, { onRequest: (req, reply) => admit(req, reply, deps, operation) }, (req, reply) =>
@@ -117,14 +129,22 @@ async function admit(req: FastifyRequest, reply: FastifyReply, deps: EstDeps, op
     const error: EstError = { status: 404, message: `no EST label ${JSON.stringify(raw)} is configured` };
     return refuse(reply, deps, requester, error, { rule: EST_RULES.request, code: 'bad-request', reason: error.message });
   }
-  const anchors = label === null ? deps.anchors : deps.labels.get(label)!;
+  const configured = label === null ? null : deps.labels.get(label)!;
+  const anchors = configured?.anchors ?? deps.anchors;
   const socket = req.raw.socket as TLSSocket;
   const auth = await authenticate({ socket, authorization: req.headers.authorization, label, anchors, issuing: deps.issuing, users: deps.users });
   if (!auth.ok) {
     const requester = { ...auth.requester, operation };
+    if (!auth.presented) {
+      // The first half of HTTP authentication (libest always starts so): challenge, count, no denial.
+      deps.refusals.challenged(requester);
+      return sendEstError(reply, { status: 401, message: auth.reason });
+    }
     return refuse(reply, deps, requester, { status: 401, message: auth.reason }, { rule: EST_RULES.authentication, code: 'unauthenticated', reason: auth.reason });
   }
-  const requester = { ...auth.requester, operation };
+  const trustsRas = configured?.trustRegistrationAuthorities ?? deps.trustRegistrationAuthorities;
+  const voucher = registrationAuthority(trustsRas, auth.certificate, auth.requester);
+  const requester: EstRequester = { ...auth.requester, operation, ...(voucher === null ? {} : { popVouchedBy: voucher }) };
   if (operation === 'simplereenroll' && requester.auth !== 'svid') {
     const reason = 'simplereenroll needs the current, unexpired certificate from this CA as the TLS client certificate';
     return refuse(reply, deps, requester, { status: 401, message: reason }, { rule: EST_RULES.authentication, code: 'unauthenticated', reason });
@@ -156,7 +176,9 @@ async function enroll(req: FastifyRequest, reply: FastifyReply, deps: EstDeps, o
   }
   if (csr !== null) {
     const csrSha256 = createHash('sha256').update(der).digest('hex');
-    if (csr.challengePassword !== null) {
+    // An RA's forwarded CSR carries the device's binding to the RA's downstream connection,
+    // which the RA checked; its signature (proof of possession of the key) is still verified.
+    if (csr.challengePassword !== null && requester.popVouchedBy === undefined) {
       const binding = checkChannelBinding(req.raw.socket as TLSSocket, csr.challengePassword);
       if (!binding.ok) {
         return refuse(reply, deps, requester, { status: 401, message: binding.reason }, {
@@ -188,9 +210,9 @@ async function enroll(req: FastifyRequest, reply: FastifyReply, deps: EstDeps, o
   const pkcs7 = certsOnly([result.certificate.der]);
   if (serverKey !== null) {
     const multipart = multipartKeyAndCertificate(serverKey.privateKey, pkcs7);
-    return reply.code(200).type(multipart.contentType).send(multipart.body);
+    return writeEstReply(reply, 200, { 'Content-Type': multipart.contentType }, multipart.body);
   }
-  return reply.code(200).type(PKCS7_CERTS_ONLY).header('content-transfer-encoding', 'base64').send(encodeBase64Body(pkcs7));
+  return writeEstReply(reply, 200, { 'Content-Type': PKCS7_CERTS_ONLY, 'Content-Transfer-Encoding': 'base64' }, encodeBase64Body(pkcs7));
 }
 
 /** Records the refusal, then answers with it; if the ledger cannot take the record, 503. */

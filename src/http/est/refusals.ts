@@ -1,7 +1,12 @@
-// EST refusals that happen before a request reaches the Issuer (no or bad credentials, a wrong
-// media type, a body that is not base64, a broken channel binding, a reenrollment that changes
-// names) still go to the ledger's denials, in the same event format and through the same sink
-// as the Issuer's own, so "who was refused what" has one answer whatever the cause.
+// EST refusals that happen before a request reaches the Issuer (bad credentials, a wrong media
+// type, a body that is not base64, a broken channel binding, a reenrollment that changes names)
+// still go to the ledger's denials, in the same event format and through the same sink as the
+// Issuer's own, so "who was refused what" has one answer whatever the cause.
+//
+// A request that presents no credentials at all is not a refusal of anyone: it is how HTTP
+// authentication starts (libest sends every Basic request that way first, then retries after
+// the 401 challenge). It is counted in the metrics and leaves the ledger alone, so the denials
+// stay the attempts that failed.
 
 import { randomUUID } from 'node:crypto';
 import type { AuditSink, DeniedEvent } from '../../audit/event.js';
@@ -27,14 +32,25 @@ export interface EstRefusal {
   readonly requestedSpiffeId?: string | null;
 }
 
+/** What EST reports to the metrics: the Issuer's observer, and bare authentication challenges. */
+export interface EstObserver extends IssuanceObserver {
+  /** `label` is the EST label, '' for the unlabeled path. */
+  challenged(path: 'est', label: string): void;
+}
+
 export type Recorded = { readonly ok: true } | { readonly ok: false; readonly retryAfterSeconds: number; readonly reason: string };
 
 export class RefusalRecorder {
   constructor(
     private readonly audit: AuditSink,
     private readonly policy: PolicySource,
-    private readonly observer: IssuanceObserver,
+    private readonly observer: EstObserver,
   ) {}
+
+  /** A request with no credentials at all, answered with the challenge: counted, not recorded. */
+  challenged(requester: EstRequester): void {
+    this.observer.challenged('est', requester.label ?? '');
+  }
 
   async record(requester: EstRequester, refusal: EstRefusal): Promise<Recorded> {
     this.observer.denied('est', refusal.rule, refusal.code);

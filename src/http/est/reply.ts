@@ -2,6 +2,7 @@
 // are the statuses this server uses and the headers that go with them.
 
 import type { FastifyReply } from 'fastify';
+import { writeEstReply } from './writer.js';
 
 export interface EstError {
   readonly status: 400 | 401 | 403 | 404 | 413 | 415 | 500 | 503;
@@ -13,7 +14,8 @@ export interface EstError {
 export const BASIC_CHALLENGE = 'Basic realm="workload-ca EST", charset="UTF-8"';
 
 export function sendEstError(reply: FastifyReply, error: EstError): FastifyReply {
-  if (error.status === 401) reply.header('www-authenticate', BASIC_CHALLENGE);
-  if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
-  return reply.code(error.status).type('text/plain; charset=utf-8').send(`${error.message}\n`);
+  const headers: Record<string, string> = { 'Content-Type': 'text/plain; charset=utf-8' };
+  if (error.status === 401) headers['WWW-Authenticate'] = BASIC_CHALLENGE;
+  if (error.retryAfterSeconds !== undefined) headers['Retry-After'] = String(error.retryAfterSeconds);
+  return writeEstReply(reply, error.status, headers, `${error.message}\n`);
 }
