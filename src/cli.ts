@@ -16,6 +16,7 @@ import { SqlAcmeStore } from './http/acme/sql-store.js';
 import { createEabKeyViaServer, revokeEabKeyViaServer } from './server/admin-client.js';
 import { estCommand } from './http/est/user-command.js';
 import { MIGRATIONS_DIR, serve } from './server/serve.js';
+import { PRIVATE_UMASK } from './files/private-data.js';
 
 const USAGE = `usage: workload-ca <command>
 
@@ -184,6 +185,9 @@ async function acmeCommand(args: string[]): Promise<Exit> {
 }
 
 async function main(argv: string[]): Promise<Exit> {
+  // Every file this process or any library in it creates (keys, ledger, EAB keys) is private,
+  // whatever umask the CA was started with; cluster workers run this too.
+  process.umask(PRIVATE_UMASK);
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve':

@@ -86,12 +86,17 @@ export async function initCa(dir: string, opts: InitOptions): Promise<InitResult
   const issuingDer = assembleCertificate(issuingTbs, signEcdsaSha256(root.privateKey, issuingTbs));
 
   writePrivate(paths.rootKey, exportPrivateKey(root.privateKey, opts.passphrase));
-  writeFileSync(paths.rootCert, toPem(rootDer));
+  writePrivate(paths.rootCert, toPem(rootDer));
   writePrivate(paths.issuingKey, exportPrivateKey(issuing.privateKey, opts.passphrase));
-  writeFileSync(paths.issuingCert, toPem(issuingDer));
+  writePrivate(paths.issuingCert, toPem(issuingDer));
   return { ok: true, paths };
 }
 
+/**
+ * Writes a file only its owner may read. Certificates too: they are public, but they live beside
+ * the keys in a directory no one else may read, and one mode for everything leaves nothing to
+ * decide per file.
+ */
 export function writePrivate(path: string, contents: string): void {
   writeFileSync(path, contents, { mode: 0o600 });
   chmodSync(path, 0o600); // an existing file keeps its old mode through writeFileSync
@@ -150,5 +155,5 @@ export async function ensureServerCertificate(
   const der = assembleCertificate(tbs, signEcdsaSha256(ca.issuingKey, tbs));
   mkdirSync(join(files.cert, '..'), { recursive: true, mode: 0o700 });
   writePrivate(files.key, exportPrivateKey(key.privateKey));
-  writeFileSync(files.cert, toPem(der) + toPem(ca.issuingDer));
+  writePrivate(files.cert, toPem(der) + toPem(ca.issuingDer));
 }

@@ -35,7 +35,15 @@ export interface Config {
     readonly issuingKey: string;
     readonly passphrase?: string;
   };
-  readonly tls: { readonly cert: string; readonly key: string; readonly dnsNames: readonly string[]; readonly ipAddresses: readonly string[] };
+  readonly tls: {
+    readonly cert: string;
+    readonly key: string;
+    readonly dnsNames: readonly string[];
+    readonly ipAddresses: readonly string[];
+    /** OpenSSL cipher list for TLS 1.2 (TLS 1.3 keeps OpenSSL's AEAD suites). */
+    readonly ciphers: string;
+  };
+  readonly connections: ConnectionsConfig;
   readonly tokenIssuers: readonly TokenIssuerConfig[];
   /** Development token issuer (the `token` command); absent in production. */
   readonly devTokenIssuer: { readonly issuer: string; readonly audience: string; readonly dir: string; readonly maxTokenLifetimeSeconds: number } | null;
@@ -76,6 +84,25 @@ export interface AcmeConfig {
   readonly nonceLifetimeSeconds: number;
   readonly rateLimits: { readonly newOrdersPerHour: number; readonly failedValidationsPerHour: number };
 }
+
+/** How long the HTTPS listener lets a client take at each stage of a connection. */
+export interface ConnectionsConfig {
+  /** From accept to a finished TLS handshake. */
+  readonly handshakeTimeoutMs: number;
+  /** From the start of a request (or of the connection, for its first) to its last header. */
+  readonly headersTimeoutMs: number;
+  /** From the start of a request to its last body byte. */
+  readonly requestTimeoutMs: number;
+  /** Idle time allowed between requests on a kept-alive connection. */
+  readonly keepAliveTimeoutMs: number;
+  /** How often the headers and request limits are enforced (Node sweeps; it has no timer per connection). */
+  readonly checkIntervalMs: number;
+}
+
+/** OpenSSL names: ECDHE with AEAD only (see http/listener-options.ts for why). */
+export const DEFAULT_TLS_CIPHERS =
+  'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:' +
+  'ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305';
 
 /** EST (RFC 7030): which labels exist and which client certificates each one trusts. */
 export interface EstConfig {
@@ -124,6 +151,18 @@ const schema = {
         key: { type: 'string' },
         dnsNames: { type: 'array', items: { type: 'string' } },
         ipAddresses: { type: 'array', items: { type: 'string' } },
+        ciphers: { type: 'string', pattern: '^[A-Za-z0-9_+!:@=.-]+$' },
+      },
+    },
+    connections: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        handshakeTimeoutMs: { type: 'integer', minimum: 100, maximum: 600000 },
+        headersTimeoutMs: { type: 'integer', minimum: 100, maximum: 600000 },
+        requestTimeoutMs: { type: 'integer', minimum: 100, maximum: 3600000 },
+        keepAliveTimeoutMs: { type: 'integer', minimum: 100, maximum: 3600000 },
+        checkIntervalMs: { type: 'integer', minimum: 50, maximum: 60000 },
       },
     },
     tokenIssuers: {
@@ -231,6 +270,12 @@ export const ENVIRONMENT: Readonly<Record<string, { path: string[]; type: 'strin
   WORKLOAD_CA_POLICY_FILE: { path: ['policyFile'], type: 'string' },
   WORKLOAD_CA_KEY_PASSPHRASE_FILE: { path: ['ca', 'passphraseFile'], type: 'string' },
   WORKLOAD_CA_TLS_DNS_NAMES: { path: ['tls', 'dnsNames'], type: 'list' },
+  WORKLOAD_CA_TLS_CIPHERS: { path: ['tls', 'ciphers'], type: 'string' },
+  WORKLOAD_CA_TLS_HANDSHAKE_TIMEOUT_MS: { path: ['connections', 'handshakeTimeoutMs'], type: 'integer' },
+  WORKLOAD_CA_HEADERS_TIMEOUT_MS: { path: ['connections', 'headersTimeoutMs'], type: 'integer' },
+  WORKLOAD_CA_REQUEST_TIMEOUT_MS: { path: ['connections', 'requestTimeoutMs'], type: 'integer' },
+  WORKLOAD_CA_KEEP_ALIVE_TIMEOUT_MS: { path: ['connections', 'keepAliveTimeoutMs'], type: 'integer' },
+  WORKLOAD_CA_CONNECTIONS_CHECK_INTERVAL_MS: { path: ['connections', 'checkIntervalMs'], type: 'integer' },
   WORKLOAD_CA_DEV_TOKEN_ISSUER: { path: ['devTokenIssuer'], type: 'boolean' },
   WORKLOAD_CA_LOG_LEVEL: { path: ['logLevel'], type: 'string' },
   DATABASE_URL: { path: ['databaseUrl'], type: 'string' },
@@ -288,7 +333,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     for (const e of ajv.errors ?? []) problems.push(`${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
   }
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, config: resolveDefaults(raw, cwd) };
+  const config = resolveDefaults(raw, cwd);
+  const c = config.connections;
+  // Node refuses to start a server whose headers limit outlasts its request limit.
+  if (c.headersTimeoutMs > c.requestTimeoutMs) problems.push('connections.headersTimeoutMs must not exceed connections.requestTimeoutMs');
+  if (c.checkIntervalMs > c.headersTimeoutMs) problems.push('connections.checkIntervalMs must not exceed connections.headersTimeoutMs');
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, config };
 }
 
 function setPath(obj: Raw, path: string[], value: unknown): void {
@@ -340,6 +390,16 @@ function resolveDefaults(raw: Raw, cwd: string): Config {
       key: path(['tls', 'key'], inData('tls/server.key')),
       dnsNames: get(['tls', 'dnsNames'], ['localhost']),
       ipAddresses: get(['tls', 'ipAddresses'], ['127.0.0.1', '::1']),
+      ciphers: get(['tls', 'ciphers'], DEFAULT_TLS_CIPHERS),
+    },
+    // Headers within 8 s, enforced every second: a slow-header client is gone within 9 s.
+    // Keep-alive stays above the 60 s idle timeout of common load balancers, so they close first.
+    connections: {
+      handshakeTimeoutMs: get(['connections', 'handshakeTimeoutMs'], 8_000),
+      headersTimeoutMs: get(['connections', 'headersTimeoutMs'], 8_000),
+      requestTimeoutMs: get(['connections', 'requestTimeoutMs'], 30_000),
+      keepAliveTimeoutMs: get(['connections', 'keepAliveTimeoutMs'], 65_000),
+      checkIntervalMs: get(['connections', 'checkIntervalMs'], 1_000),
     },
     tokenIssuers,
     devTokenIssuer: devTokens

@@ -21,7 +21,8 @@ export function ensureDevTokenIssuer(dir: string): { jwksFile: string } {
     const { privateKey, publicKey } = generateP256();
     const jwk = publicKey.export({ format: 'jwk' });
     writePrivate(files.key, exportPrivateKey(privateKey));
-    writeFileSync(files.jwks, JSON.stringify({ keys: [{ ...jwk, kid: kidOf(jwk), use: 'sig', alg: 'ES256' }] }, null, 2));
+    // Only the public key, but the data directory is private throughout (0600 files).
+    writeFileSync(files.jwks, JSON.stringify({ keys: [{ ...jwk, kid: kidOf(jwk), use: 'sig', alg: 'ES256' }] }, null, 2), { mode: 0o600 });
   }
   return { jwksFile: files.jwks };
 }

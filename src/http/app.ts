@@ -13,10 +13,14 @@ import { EST_PREFIX, estApi, type EstDeps } from './est/plugin.js';
 import type { TokenVerifier } from './auth/token-verifier.js';
 import { problem, sendProblem } from './problem.js';
 import swagger from '@fastify/swagger';
+import type { ConnectionsConfig } from '../config/config.js';
+import { fastifyTimeouts, httpsListenerOptions } from './listener-options.js';
 import type { Logger } from 'pino';
 
 export interface AppDeps {
-  readonly tls: { readonly key: string; readonly cert: string; readonly clientCa: string };
+  readonly tls: { readonly key: string; readonly cert: string; readonly clientCa: string; readonly ciphers: string };
+  /** Handshake, header, request and keep-alive limits of every connection. */
+  readonly connections: ConnectionsConfig;
   readonly bodyLimit: number;
   /** The process's logger (its level decides what is written). */
   readonly log: Logger;
@@ -43,6 +47,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       rejectUnauthorized: false,
       ca: deps.tls.clientCa,
       minVersion: 'TLSv1.2',
+      ...httpsListenerOptions(deps.connections, deps.tls.ciphers),
     },
     bodyLimit: deps.bodyLimit,
     // Unknown fields and wrongly typed values are errors, not something to drop or coerce quietly.
@@ -50,7 +55,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: deps.log as FastifyBaseLogger,
     // Fastify's own request logging writes two lines per request; requestLogger below writes one.
     logController: new LogController({ disableRequestLogging: true }),
-    keepAliveTimeout: 65_000,
+    ...fastifyTimeouts(deps.connections),
     return503OnClosing: true,
   });
 

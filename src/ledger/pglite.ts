@@ -2,6 +2,7 @@
 // Same SQL and migrations as production; no server to run.
 
 import { PGlite } from '@electric-sql/pglite';
+import { tightenDataDir } from '../files/private-data.js';
 import type { SqlClient } from './sql.js';
 
 export async function openEmbeddedLedger(dir: string): Promise<SqlClient> {
@@ -10,6 +11,10 @@ export async function openEmbeddedLedger(dir: string): Promise<SqlClient> {
   // that no-op behind a mutex. A commit is in the operating system's files when it resolves
   // either way; the option saves about a fifth of the per-statement cost.
   const db = await PGlite.create(dir, { relaxedDurability: true });
+  // A new database is unpacked with files chmod-ed to 0666, umask or not; Postgres's own later
+  // files are 0600. The ledger holds the EAB HMAC keys, so make the unpacked ones private too.
+  // (What cannot be changed is reported by serve's start-up check of the data directory.)
+  tightenDataDir(dir);
   return {
     query: async <T>(sql: string, params?: unknown[]) => ({ rows: (await db.query<T>(sql, params)).rows }),
     exec: async (sql: string) => {

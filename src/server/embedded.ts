@@ -35,7 +35,7 @@ export async function prepareDataDir(config: Config): Promise<Prepared> {
   }
 
   if (!existsSync(config.policyFile)) {
-    mkdirSync(dirname(config.policyFile), { recursive: true });
+    mkdirSync(dirname(config.policyFile), { recursive: true, mode: 0o700 });
     writeFileSync(
       config.policyFile,
       defaultPolicyYaml({
@@ -43,6 +43,7 @@ export async function prepareDataDir(config: Config): Promise<Prepared> {
         tokenIssuer: config.devTokenIssuer?.issuer ?? 'https://kubernetes.default.svc.cluster.local',
         audience: config.devTokenIssuer?.audience ?? 'workload-ca',
       }),
+      { mode: 0o600 },
     );
     created.push(`default policy ${config.policyFile}`);
   }

@@ -23,6 +23,7 @@ import { openPostgresLedger } from '../ledger/postgres.js';
 import type { SqlClient } from '../ledger/sql.js';
 import { recordEvents } from '../audit/record.js';
 import { prepareDataDir, prepareProduction } from './embedded.js';
+import { describeTightened, describeUntightened, tightenDataDir } from '../files/private-data.js';
 import { startReplica, type Replica } from './replica.js';
 import { baseUrl, displayPath, firstSvidHelp } from './banner.js';
 import { checkRedisDurability } from './redis-settings.js';
@@ -75,6 +76,11 @@ export async function serve(config: Config): Promise<void> {
       process.exit(1);
     });
   }
+
+  // Before anything is created or opened: fix what an older version or a looser umask left behind.
+  const modes = tightenDataDir(config.dataDir);
+  if (modes.tightened.length > 0) console.warn(`warning: ${describeTightened(config.dataDir, modes.tightened)}`);
+  if (modes.failed.length > 0) console.warn(`warning: ${describeUntightened(config.dataDir, modes.failed)}`);
 
   const state = mode.kind === 'embedded' ? await startEmbedded(config) : await startProduction(config, mode);
   const policy = loadPolicyFile(config.policyFile);
