@@ -8,13 +8,15 @@ import { SqlAcmeStore } from '../http/acme/sql-store.js';
 import { ACME_STORE_METHODS, type AcmeStore } from '../http/acme/store.js';
 import { openPostgresLedger } from '../ledger/postgres.js';
 import type { SqlClient } from '../ledger/sql.js';
-import { ipcProxy, serveOverIpc } from './ipc-proxy.js';
+import { rpcClient, serveRpc } from '../ipc/cluster-rpc.js';
 
 export interface AcmeState {
   readonly store: AcmeStore;
   readonly state: SharedState;
   close(): Promise<void>;
 }
+
+type RemoteState = Omit<SharedState, 'close'>;
 
 const STORE_SERVICE = 'acme-store';
 const STATE_SERVICE = 'acme-state';
@@ -41,11 +43,12 @@ export function productionAcmeState(databaseUrl: string, redisUrl: string, redis
 
 /** An embedded worker's: proxies to the primary. */
 export function ipcAcmeState(): AcmeState {
-  const state = { ...ipcProxy<SharedState>(STATE_SERVICE, SHARED_STATE_METHODS), close: async () => undefined };
-  return { store: ipcProxy<AcmeStore>(STORE_SERVICE, ACME_STORE_METHODS), state, close: async () => undefined };
+  // close() stays local: a worker closing its proxy must not close the primary's state.
+  const state = { ...rpcClient<RemoteState, typeof SHARED_STATE_METHODS>(STATE_SERVICE, SHARED_STATE_METHODS), close: async () => undefined };
+  return { store: rpcClient<AcmeStore, typeof ACME_STORE_METHODS>(STORE_SERVICE, ACME_STORE_METHODS), state, close: async () => undefined };
 }
 
 export function serveAcmeOverIpc(worker: Worker, acme: AcmeState): void {
-  serveOverIpc(worker, STORE_SERVICE, acme.store, ACME_STORE_METHODS);
-  serveOverIpc(worker, STATE_SERVICE, acme.state, SHARED_STATE_METHODS);
+  serveRpc<AcmeStore, typeof ACME_STORE_METHODS>(worker, STORE_SERVICE, acme.store, ACME_STORE_METHODS);
+  serveRpc<RemoteState, typeof SHARED_STATE_METHODS>(worker, STATE_SERVICE, acme.state, SHARED_STATE_METHODS);
 }

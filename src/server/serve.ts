@@ -28,6 +28,7 @@ import { startReplica, type Replica } from './replica.js';
 import { baseUrl, displayPath, firstSvidHelp } from './banner.js';
 import { checkRedisDurability } from './redis-settings.js';
 import { embeddedAcmeState, ipcAcmeState, productionAcmeState, serveAcmeOverIpc, type AcmeState } from './acme-state.js';
+import { clusterMetricsClient, serveClusterMetrics, type MetricsText } from './cluster-metrics.js';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
 
@@ -39,17 +40,6 @@ export function modeOf(config: Config): Mode {
     throw new Error('set both DATABASE_URL and REDIS_URL for the production audit pipeline, or neither for the embedded mode');
   }
   return { kind: 'production', databaseUrl: config.databaseUrl, redisUrl: config.redisUrl };
-}
-
-interface MetricsRequest {
-  t: 'metrics';
-  id: number;
-}
-interface MetricsResponse {
-  t: 'metrics-res';
-  id: number;
-  body: string;
-  contentType: string;
 }
 
 /** What the primary keeps for the life of the server, and what a replica in it needs. */
@@ -178,15 +168,7 @@ async function servePrimary(config: Config, state: PrimaryState): Promise<Servin
       serveLedgerOverIpc(worker, reader);
     }
     if (state.acme) serveAcmeOverIpc(worker, state.acme);
-    worker.on('message', (msg: Partial<MetricsRequest>) => {
-      if (msg?.t !== 'metrics') return;
-      const reply = (body: string): void => {
-        if (worker.isConnected()) {
-          worker.send({ t: 'metrics-res', id: msg.id!, body, contentType: aggregator.contentType } satisfies MetricsResponse);
-        }
-      };
-      aggregator.clusterMetrics().then(reply, (err: Error) => reply(`# metrics unavailable: ${err.message}\n`));
-    });
+    serveClusterMetrics(worker, aggregator);
     return new Promise((resolve, reject) => {
       worker.once('listening', (address) => {
         port = address.port;
@@ -251,30 +233,14 @@ async function serveWorker(config: Config, mode: Mode): Promise<void> {
     db = openPostgresLedger(mode.databaseUrl, { max: 2, applicationName: 'workload-ca serve' });
     reader = new SqlLedgerReader(db);
   }
-  let nextId = 1;
-  const waiting = new Map<number, (m: MetricsResponse) => void>();
-  process.on('message', (msg: Partial<MetricsResponse>) => {
-    if (msg?.t === 'metrics-res' && waiting.has(msg.id!)) {
-      waiting.get(msg.id!)!(msg as MetricsResponse);
-      waiting.delete(msg.id!);
-    }
-  });
+  let metricsText: (() => Promise<MetricsText>) | null = null;
   const replica: Replica = await startReplica({
     config,
     sink,
     reader,
     acme,
-    onMetrics: (m) => {
-      // Constructing one installs prom-client's worker-side listener for the primary's requests.
-      new client.AggregatorRegistry();
-      client.AggregatorRegistry.setRegistries([m.registry]);
-    },
-    metricsText: () =>
-      new Promise((resolve) => {
-        const id = nextId++;
-        waiting.set(id, (m) => resolve({ contentType: m.contentType, body: m.body }));
-        process.send!({ t: 'metrics', id } satisfies MetricsRequest);
-      }),
+    onMetrics: (m) => void (metricsText = clusterMetricsClient(m.registry)),
+    metricsText: () => metricsText!(),
   });
   process.on('SIGTERM', () => {
     void (async () => {

@@ -276,6 +276,23 @@ describe('bundle, health and metrics', () => {
   });
 });
 
+describe('the inventory through the workers', () => {
+  test('recent denials, with and without a cursor, whichever worker answers', async () => {
+    const headers = { authorization: `Bearer ${readFileSync(join(server.dataDir, 'admin-token'), 'utf8').trim()}` };
+    // A new connection per request (no agent), so the two workers take turns at the primary's ledger.
+    for (let i = 0; i < 4; i++) {
+      const first = await https(server, 'GET', '/v1/admin/denials?limit=2', { headers });
+      assert.equal(first.status, 200, first.body);
+      const page = first.json();
+      assert.equal(page.items.length, 2);
+      assert.equal(typeof page.next_cursor, 'string', first.body);
+      const next = await https(server, 'GET', `/v1/admin/denials?limit=2&cursor=${encodeURIComponent(page.next_cursor)}`, { headers });
+      assert.equal(next.status, 200, next.body);
+      assert.notDeepEqual(next.json().items, page.items);
+    }
+  });
+});
+
 describe('the embedded ledger', () => {
   test('holds exactly the certificates clients received, and the denials', async () => {
     assert.equal(await server.stop(), 0);
