@@ -43,7 +43,7 @@ export type Requester =
       readonly certificate: {
         /** `C=.., O=.., CN=..` in the certificate's own order. */
         readonly subject: string;
-        /** `URI:…`, `DNS:…`, `IP Address:…`, as in the certificate. */
+        /** `URI:…`, `DNS:…`, `IP Address:…` (canonical text: 2001:db8::1), `email:…`, read from the certificate's DER. */
         readonly sans: readonly string[];
         readonly issuer?: string;
         readonly serial?: string;

@@ -4,6 +4,7 @@
 import type { TLSSocket } from 'node:tls';
 import type { X509Certificate } from 'node:crypto';
 import type { Requester } from '../../policy/types.js';
+import { readCertificateNames } from '../../pki/certificate-names.js';
 
 export type PeerResult =
   | { ok: true; requester: Extract<Requester, { kind: 'svid' }> }
@@ -41,13 +42,12 @@ function verifyPeer(peer: X509Certificate, issuing: X509Certificate): Verified |
   if (peer.ca) return { reason: 'client certificate is a CA certificate' };
   // Only X509-SVIDs carry clientAuth; the CA's own serverAuth-only HTTPS certificate does not.
   if (!(peer.keyUsage ?? []).includes(CLIENT_AUTH)) return { reason: 'client certificate is not for client authentication' };
-  const uris = (peer.subjectAltName ?? '')
-    .split(', ')
-    .filter((s) => s.startsWith('URI:'))
-    .map((s) => s.slice(4));
-  if (uris.length !== 1 || !uris[0]!.startsWith('spiffe://')) return { reason: 'client certificate is not an X509-SVID' };
+  const read = readCertificateNames(peer.raw);
+  if (!read.ok) return { reason: `client certificate is not an X509-SVID: ${read.reason}` };
+  const [uri, ...more] = read.names.uris;
+  if (uri === undefined || more.length > 0 || !uri.startsWith('spiffe://')) return { reason: 'client certificate is not an X509-SVID' };
   return {
-    requester: { kind: 'svid', spiffeId: uris[0]!, serial: peer.serialNumber.toLowerCase() },
+    requester: { kind: 'svid', spiffeId: uri, serial: peer.serialNumber.toLowerCase() },
     notBefore: Date.parse(peer.validFrom),
     notAfter: Date.parse(peer.validTo),
   };

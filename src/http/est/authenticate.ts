@@ -15,6 +15,7 @@ import type { Requester } from '../../policy/types.js';
 import { authenticatePeer } from '../auth/svid-peer.js';
 import type { TrustAnchors } from './anchors.js';
 import type { BasicUsers } from './users.js';
+import { readCertificateNames, renderNames } from '../../pki/certificate-names.js';
 
 export type EstRequester = Extract<Requester, { kind: 'est-client' }>;
 
@@ -179,7 +180,9 @@ function readPeer(socket: TLSSocket): PeerFacts | null {
     node = node.issuerCertificate;
   }
   const subjectParts = leaf.subject ? leaf.subject.split('\n') : [];
-  const sans = leaf.subjectAltName ? leaf.subjectAltName.split(', ') : [];
+  // A certificate whose names do not decode proves no name: it can still match on its subject.
+  const names = readCertificateNames(leaf.raw);
+  const sans = names.ok ? renderNames(names.names) : [];
   const certificate = {
     subject: subjectParts.join(', '),
     sans,
@@ -187,7 +190,7 @@ function readPeer(socket: TLSSocket): PeerFacts | null {
     serial: leaf.serialNumber.toLowerCase(),
   };
   const commonNames = subjectParts.filter((p) => p.startsWith('CN=')).map((p) => p.slice(3));
-  const spiffe = sans.filter((s) => s.startsWith('URI:spiffe://')).map((s) => s.slice(4));
+  const spiffe = names.ok ? names.names.uris.filter((u) => u.startsWith('spiffe://')) : [];
   const name =
     commonNames.length === 1 ? commonNames[0]! : spiffe.length === 1 ? spiffe[0]! : certificate.subject || `serial:${certificate.serial}`;
   return { leaf, offered, certificate, name, chains: new Map() };

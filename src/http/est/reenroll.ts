@@ -6,6 +6,7 @@ import type { X509Certificate } from 'node:crypto';
 import { ipBytes, subjectOfCertificate } from '../../pki/certificate.js';
 import { subjectOfCsr } from '../../pki/csr-encode.js';
 import type { ParsedCsr } from '../../pki/csr.js';
+import { readCertificateNames } from '../../pki/certificate-names.js';
 
 export type SameNames = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
@@ -30,9 +31,15 @@ export function checkSameNames(current: X509Certificate, csrDer: Uint8Array, csr
 
 /** The certificate's SANs in the form built above; IPs as bytes, since text forms of IPv6 vary. */
 function certificateSans(cert: X509Certificate): string[] {
-  if (!cert.subjectAltName) return [];
-  return cert.subjectAltName
-    .split(', ')
-    .map((s) => (s.startsWith('IP Address:') ? `IP:${ipBytes(s.slice(11)).toString('hex')}` : s.startsWith('DNS:') ? `DNS:${s.slice(4).toLowerCase()}` : s))
-    .sort();
+  const read = readCertificateNames(cert.raw);
+  // Only this CA's own certificates reach reenroll, and it writes names that decode.
+  if (!read.ok) return [`undecodable: ${read.reason}`];
+  const n = read.names;
+  return [
+    ...n.uris.map((u) => `URI:${u}`),
+    ...n.dnsNames.map((d) => `DNS:${d.toLowerCase()}`),
+    ...n.ipAddresses.map((ip) => `IP:${ipBytes(ip).toString('hex')}`),
+    ...n.emails.map((e) => `email:${e}`),
+    ...n.otherKinds.map((k) => `other:${k}`),
+  ].sort();
 }
