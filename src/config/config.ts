@@ -75,6 +75,10 @@ export interface AcmeConfig {
     /** "host:port" of the DNS server validation resolves names with; null for the system's. */
     readonly resolver: string | null;
     readonly timeoutMs: number;
+    /** CIDRs validation may connect to; empty: any not denied, loopback excepted (see acme/validation/networks.ts). */
+    readonly allowedNetworks: readonly string[];
+    /** CIDRs validation never connects to, on top of the built-in link-local, metadata, multicast, unspecified. */
+    readonly deniedNetworks: readonly string[];
     readonly maxRedirects: number;
     readonly maxResponseBytes: number;
   };
@@ -240,6 +244,9 @@ const schema = {
             tlsAlpn01Port: { type: 'integer', minimum: 1, maximum: 65535 },
             resolver: { type: 'string', pattern: '^[^\\s]+:\\d+$' },
             timeoutMs: { type: 'integer', minimum: 100, maximum: 120000 },
+            // Shape only here; serve parses each entry and refuses to start on a bad one.
+            allowedNetworks: { type: 'array', items: { type: 'string', pattern: '^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$' } },
+            deniedNetworks: { type: 'array', items: { type: 'string', pattern: '^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$' } },
             maxRedirects: { type: 'integer', minimum: 0, maximum: 20 },
             maxResponseBytes: { type: 'integer', minimum: 128, maximum: 1048576 },
           },
@@ -291,6 +298,8 @@ export const ENVIRONMENT: Readonly<Record<string, { path: string[]; type: 'strin
   WORKLOAD_CA_ACME_HTTP01_PORT: { path: ['acme', 'validation', 'http01Port'], type: 'integer' },
   WORKLOAD_CA_ACME_TLSALPN01_PORT: { path: ['acme', 'validation', 'tlsAlpn01Port'], type: 'integer' },
   WORKLOAD_CA_ACME_RESOLVER: { path: ['acme', 'validation', 'resolver'], type: 'string' },
+  WORKLOAD_CA_ACME_ALLOWED_NETWORKS: { path: ['acme', 'validation', 'allowedNetworks'], type: 'list' },
+  WORKLOAD_CA_ACME_DENIED_NETWORKS: { path: ['acme', 'validation', 'deniedNetworks'], type: 'list' },
   WORKLOAD_CA_ACME_NEW_ORDERS_PER_HOUR: { path: ['acme', 'rateLimits', 'newOrdersPerHour'], type: 'integer' },
   WORKLOAD_CA_ACME_FAILED_VALIDATIONS_PER_HOUR: { path: ['acme', 'rateLimits', 'failedValidationsPerHour'], type: 'integer' },
 };
@@ -445,6 +454,8 @@ function resolveDefaults(raw: Raw, cwd: string): Config {
         tlsAlpn01Port: get(['acme', 'validation', 'tlsAlpn01Port'], 443),
         resolver: get<string | null>(['acme', 'validation', 'resolver'], null),
         timeoutMs: get(['acme', 'validation', 'timeoutMs'], 10_000),
+        allowedNetworks: get<string[]>(['acme', 'validation', 'allowedNetworks'], []),
+        deniedNetworks: get<string[]>(['acme', 'validation', 'deniedNetworks'], []),
         maxRedirects: get(['acme', 'validation', 'maxRedirects'], 10),
         maxResponseBytes: get(['acme', 'validation', 'maxResponseBytes'], 8192),
       },

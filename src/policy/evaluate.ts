@@ -213,7 +213,12 @@ function checkDnsNames(rule: CompiledRule, names: readonly string[], vars: Templ
       ok = m !== null && dnsMatches(m, lower);
     }
     if (!ok) {
-      const allowed = patterns.length === 0 ? 'it allows no DNS names' : `allowed: ${patterns.map((p) => p.source).join(', ')}`;
+      // The names as this requester may have them (templates rendered with its binding, claims,
+      // ...), not the templates: "*.{binding}.vm..." tells a client nothing it can act on.
+      matchers ??= patterns.map((q) => (q.fixed !== null ? q.fixed : renderDnsPattern(q.template, vars)));
+      const shown = matchers.filter((m): m is DnsMatcher => m !== null).map((m) => (m.wildcard ? `*.${m.name}` : m.name));
+      const allowed =
+        patterns.length === 0 ? 'it allows no DNS names' : shown.length === 0 ? 'it allows this requester no DNS names' : `allowed: ${[...new Set(shown)].join(', ')}`;
       return `DNS name ${name} is not allowed by rule "${rule.name}" (${allowed})`;
     }
   }

@@ -27,6 +27,7 @@ import { describeTightened, describeUntightened, tightenDataDir } from '../files
 import { startReplica, type Replica } from './replica.js';
 import { baseUrl, displayPath, firstSvidHelp } from './banner.js';
 import { checkRedisDurability } from './redis-settings.js';
+import { acmeStartProblems } from '../http/acme/start-check.js';
 import { embeddedAcmeState, ipcAcmeState, productionAcmeState, serveAcmeOverIpc, type AcmeState } from './acme-state.js';
 import { clusterMetricsClient, serveClusterMetrics, type MetricsText } from './cluster-metrics.js';
 
@@ -75,6 +76,8 @@ export async function serve(config: Config): Promise<void> {
   const state = mode.kind === 'embedded' ? await startEmbedded(config) : await startProduction(config, mode);
   const policy = loadPolicyFile(config.policyFile);
   if (!policy.ok) throw new Error(`policy is invalid:\n${formatProblems(config.policyFile, policy.problems)}`);
+  const acmeProblems = acmeStartProblems(config.acme, policy.policy, config.policyFile);
+  if (acmeProblems.length > 0) throw new Error(`the ACME settings cannot work:\n${acmeProblems.join('\n')}`);
 
   const serving =
     config.workers === 1

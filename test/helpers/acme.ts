@@ -18,6 +18,10 @@ export interface AcmeBench {
   readonly tlsAlpn01Port: number;
   /** Key authorizations the responder serves, by token. */
   readonly tokens: Map<string, string>;
+  /** Tokens the responder answers with a 302 to this URL instead. */
+  readonly redirects: Map<string, string>;
+  /** Connections the responder has accepted so far. */
+  connections(): number;
   readonly adminToken: string;
   eab(binding: string): Promise<{ keyId: string; hmacKey: string }>;
   /** The same, with `workload-ca acme eab create`. */
@@ -30,28 +34,36 @@ export interface AcmeBench {
   stop(): Promise<void>;
 }
 
-export async function startAcmeBench(opts: { workers?: number; env?: NodeJS.ProcessEnv; server?: TestServer } = {}): Promise<AcmeBench> {
+export async function startAcmeBench(opts: { workers?: number; env?: NodeJS.ProcessEnv; dataDir?: string } = {}): Promise<AcmeBench> {
   const dns = await startDnsServer();
   const http01Port = await freePort();
   const tlsAlpn01Port = await freePort();
   const tokens = new Map<string, string>();
+  const redirects = new Map<string, string>();
+  let connections = 0;
   let responder: Server | null = null;
   const listen = async (): Promise<void> => {
     responder = createServer((req, res) => {
       const m = /^\/\.well-known\/acme-challenge\/([A-Za-z0-9_-]+)$/.exec(req.url ?? '');
+      const location = m ? redirects.get(m[1]!) : undefined;
+      if (location !== undefined) return res.writeHead(302, { location }).end();
       const ka = m ? tokens.get(m[1]!) : undefined;
       if (ka === undefined) return res.writeHead(404).end('no such token');
       res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(ka);
     });
+    responder.on('connection', () => connections++);
     await new Promise<void>((r) => responder!.listen(http01Port, '127.0.0.1', r));
   };
   await listen();
   const server = await startServer({
     workers: opts.workers ?? 1,
+    ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
     env: {
       WORKLOAD_CA_ACME_HTTP01_PORT: String(http01Port),
       WORKLOAD_CA_ACME_TLSALPN01_PORT: String(tlsAlpn01Port),
       WORKLOAD_CA_ACME_RESOLVER: dns.address,
+      // The responders live on loopback, which validation refuses unless it is allowed.
+      WORKLOAD_CA_ACME_ALLOWED_NETWORKS: '127.0.0.0/8,::1',
       ...opts.env,
     },
   });
@@ -81,6 +93,8 @@ export async function startAcmeBench(opts: { workers?: number; env?: NodeJS.Proc
     http01Port,
     tlsAlpn01Port,
     tokens,
+    redirects,
+    connections: () => connections,
     adminToken,
     eab,
     eabViaCli,

@@ -254,6 +254,18 @@ describe('ACME accounts and external account binding', () => {
     assert.match(String(after.json!.detail), /deactivated/);
   });
 
+  it('refuses newAccount with a deactivated account\'s key: 403 unauthorized, onlyReturnExisting too (RFC 8555 §7.3.6)', async () => {
+    const c = await bench.client();
+    assert.equal((await c.post(c.kid!, { status: 'deactivated' })).json!.status, 'deactivated');
+    const again = await c.newAccount(await bench.eab('web'));
+    assert.equal(again.status, 403, again.text);
+    assert.equal(errType(again), acmeErr('unauthorized'));
+    assert.match(String(again.json!.detail), /deactivated/);
+    const lookup = await c.post(c.directory.newAccount!, { onlyReturnExisting: true }, { useJwk: true });
+    assert.equal(lookup.status, 403, lookup.text);
+    assert.equal(errType(lookup), acmeErr('unauthorized'));
+  });
+
   it('changes keys, and refuses a key another account holds (409)', async () => {
     const a = await bench.client();
     const b = await bench.client();
@@ -310,12 +322,15 @@ describe('ACME orders, validation and finalize', () => {
     assert.equal(status, 'valid');
   });
 
-  it('refuses names outside the binding at newOrder, with the rule named', async () => {
+  it('refuses names outside the binding at newOrder, naming the rule once and the names this account may order', async () => {
     const c = await bench.client('web');
     const r = await c.post(c.directory.newOrder!, { identifiers: [{ type: 'dns', value: name('h', 'db') }] });
     assert.equal(r.status, 400);
     assert.equal(errType(r), acmeErr('rejectedIdentifier'));
-    assert.match(String(r.json!.detail), /acme-vms/);
+    const detail = String(r.json!.detail);
+    assert.equal(detail.match(/acme-vms/g)?.length, 1, detail);
+    assert.match(detail, /\(allowed: \*\.web\.vm\.workload-ca\.test\)/);
+    assert.doesNotMatch(detail, /\{binding\}/);
     const multi = await c.post(c.directory.newOrder!, { identifiers: [{ type: 'ip', value: '10.0.0.1' }, { type: 'dns', value: '*.web.vm.x' }] });
     assert.equal(errType(multi), acmeErr('compound'));
     assert.equal((multi.json!.subproblems as unknown[]).length, 2);

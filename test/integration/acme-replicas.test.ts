@@ -55,6 +55,8 @@ before(async () => {
     WORKLOAD_CA_ADMIN_TOKEN: ADMIN,
     WORKLOAD_CA_ACME_HTTP01_PORT: String(http01),
     WORKLOAD_CA_ACME_RESOLVER: dns.address,
+    // The responder is on loopback, which validation refuses unless it is allowed.
+    WORKLOAD_CA_ACME_ALLOWED_NETWORKS: '127.0.0.0/8',
   };
   replicas = [await startServer({ workers: 1, dataDir: bootstrap.dataDir, env }), await startServer({ workers: 1, dataDir: bootstrap.dataDir, env })];
   worker = await startCli(['worker'], { ...replicas[0]!.env, WORKLOAD_CA_WORKER_METRICS_PORT: '0' }, /ledger worker running/);

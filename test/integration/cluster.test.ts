@@ -89,6 +89,8 @@ before(async () => {
     WORKLOAD_CA_DEV_TOKEN_ISSUER: 'true',
     WORKLOAD_CA_ACME_HTTP01_PORT: String(responder.port),
     WORKLOAD_CA_ACME_RESOLVER: dns.address,
+    // The responder is on loopback, which validation refuses unless it is allowed.
+    WORKLOAD_CA_ACME_ALLOWED_NETWORKS: '127.0.0.0/8',
     WORKLOAD_CA_ACME_NEW_ORDERS_PER_HOUR: '1000000',
     // Replicas build ACME URLs from the balancer's address, as behind a real load balancer.
     WORKLOAD_CA_ACME_PUBLIC_URL: `https://127.0.0.1:${lbPort}`,

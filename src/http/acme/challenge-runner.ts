@@ -8,6 +8,14 @@ import type { AcmeConfig } from '../../config/config.js';
 import type { Validate } from './deps.js';
 import type { RateLimits } from './rate-limits.js';
 import type { Account, AcmeStore, Challenge } from './store.js';
+import type { ValidationErrorType, ValidationOutcome } from './validation/index.js';
+
+/**
+ * Error types whose details never quote what the key authorization is or what it hashes to, so
+ * they may go to the log as they are. The others (incorrectResponse, unauthorized) quote the
+ * expected value, which the account's owner may see but the log does not need.
+ */
+const LOGGED_DETAIL: ReadonlySet<ValidationErrorType> = new Set(['connection', 'dns', 'tls', 'malformed']);
 
 export class ChallengeRunner {
   constructor(
@@ -36,12 +44,13 @@ export class ChallengeRunner {
 
   private async run(challenge: Challenge, identifier: string, account: Account): Promise<void> {
     const keyAuthorization = `${challenge.token}.${account.thumbprint}`;
-    let outcome;
+    let outcome: ValidationOutcome;
     try {
       outcome = await this.validate(challenge.type, identifier, challenge.token, keyAuthorization);
     } catch (err) {
       outcome = { ok: false as const, error: { type: 'connection' as const, detail: `validation failed: ${(err as Error).message}` } };
     }
+    this.logAttempt(challenge, identifier, account, outcome);
     if (outcome.ok) {
       const c = this.config;
       await this.store.finishValidation(challenge.id, {
@@ -57,5 +66,23 @@ export class ChallengeRunner {
       error: { type: `urn:ietf:params:acme:error:${e.type}`, detail: `${challenge.type} for ${identifier}: ${e.detail}`, status },
     });
     await this.limits.failedValidation(account.id);
+  }
+
+  /** One line per attempt, whatever the outcome: what was validated, where it went, how it ended. */
+  private logAttempt(challenge: Challenge, identifier: string, account: Account, outcome: ValidationOutcome): void {
+    const fields = {
+      identifier,
+      challengeType: challenge.type,
+      challenge: challenge.id,
+      account: account.id,
+      address: outcome.address ?? null,
+    };
+    if (outcome.ok) {
+      this.log.info({ ...fields, result: 'valid' }, 'ACME validation');
+      return;
+    }
+    const e = outcome.error;
+    const detail = LOGGED_DETAIL.has(e.type) ? { detail: e.detail } : {};
+    this.log.info({ ...fields, result: 'invalid', problem: `urn:ietf:params:acme:error:${e.type}`, ...detail }, 'ACME validation');
   }
 }

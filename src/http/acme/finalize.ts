@@ -5,7 +5,7 @@
 import { parseCsr } from '../../pki/csr.js';
 import { toPem } from '../../pki/certificate.js';
 import type { Issuer } from '../../issuance/issuer.js';
-import { fail } from './problems.js';
+import { fail, policyDetail } from './problems.js';
 import type { Account, AcmeCertificate, AcmeStore, Order } from './store.js';
 
 /** Checks the CSR against the order; returns its DER. Changes nothing. */
@@ -59,7 +59,7 @@ export async function finalizeOrder(
     await deps.store.abortFinalize(order.id);
     const e = issued.error;
     if (e.kind === 'unavailable') fail('serverInternal', e.message, { status: 503, retryAfterSeconds: e.retryAfterSeconds });
-    fail('badCSR', e.kind === 'denied' ? `${e.message} (policy rule "${e.rule}")` : e.message);
+    fail('badCSR', e.kind === 'denied' ? policyDetail(e.message, e.rule) : e.message);
   }
   const c = issued.certificate;
   const cert: AcmeCertificate = {

@@ -61,6 +61,15 @@ export function problemDocument(p: AcmeProblem): Record<string, unknown> {
   };
 }
 
+/**
+ * A policy refusal for a problem detail, naming the rule once: most refusals already name it in
+ * their reason (`... not allowed by rule "acme-vms" ...`); the others (default-deny, guardrails)
+ * get it appended.
+ */
+export function policyDetail(reason: string, rule: string): string {
+  return reason.includes(`rule "${rule}"`) ? reason : `${reason} (policy rule "${rule}")`;
+}
+
 /** Thrown inside route handlers only, caught by the plugin's error handler and sent as-is. */
 export class AcmeFailure extends Error {
   constructor(readonly problem: AcmeProblem) {

@@ -23,6 +23,10 @@ export function accountRoutes(app: FastifyInstance, ctx: AcmeContext): void {
     const p = s.payload ?? {};
     const existing = await store.accountByThumbprint(s.thumbprint);
     if (existing !== null) {
+      // RFC 8555 §7.3.6: nothing signed by a deactivated account's key is accepted, and that
+      // includes looking the account up (onlyReturnExisting). 403 unauthorized, as Boulder and
+      // Pebble answer; the key stays spent, and a new account needs a new key.
+      if (existing.status !== 'valid') fail('unauthorized', `the account for this key is ${existing.status}; use a new key for a new account`);
       // RFC 8555 §7.3.1: the key already has an account; say which, change nothing.
       return sendJson(reply, 200, accountView(existing, urls), urls.account(existing.id));
     }

@@ -7,7 +7,7 @@ import { signer } from './authenticate.js';
 import { sendJson, type AcmeContext } from './context.js';
 import { checkCsrAgainstOrder, finalizeOrder } from './finalize.js';
 import { readIdentifiers } from './identifiers.js';
-import { fail } from './problems.js';
+import { fail, policyDetail } from './problems.js';
 import { CHALLENGE_TYPES, type Account, type NewAuthorization, type Order } from './store.js';
 import { PATHS } from './urls.js';
 import { orderStatus, orderView } from './views.js';
@@ -31,7 +31,7 @@ export function orderRoutes(app: FastifyInstance, ctx: AcmeContext): void {
     const identifiers = readIdentifiers(p.identifiers);
     // Ask the policy now, so that nobody proves control of a name it would refuse at finalize.
     const preview = previewNames(ctx.deps.policy.current, 'acme', { kind: 'acme-account', accountId: account.id, binding: account.binding }, identifiers);
-    if (!preview.allowed) fail('rejectedIdentifier', `${preview.reason} (policy rule "${preview.rule}")`);
+    if (!preview.allowed) fail('rejectedIdentifier', policyDetail(preview.reason, preview.rule));
     await ctx.limits.newOrder(account.id);
 
     const now = ctx.now();

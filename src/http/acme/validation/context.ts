@@ -2,11 +2,16 @@
 // a note of what it is doing now so that a timeout can say where the time went.
 
 import { Resolver } from 'node:dns/promises';
+import type { ValidationNetworks } from './networks.js';
 import type { ValidationSettings } from './types.js';
 
 export interface ValidationContext {
   readonly settings: ValidationSettings;
   readonly resolver: Resolver;
+  /** Checked before every connection: each resolved address of each hop. */
+  readonly networks: ValidationNetworks;
+  /** The last address connected to or refused, for the outcome and its log line. */
+  lastAddress: string | null;
   /** Aborted when the deadline passes or the validation is over; every socket listens to it. */
   readonly signal: AbortSignal;
   stage: { readonly kind: 'dns' | 'connection'; readonly what: string };

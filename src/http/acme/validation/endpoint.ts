@@ -1,7 +1,9 @@
 // Connecting to a name the way every validator does: resolve it, then try its addresses in
 // order, moving on only when an address cannot be reached at all. Once a peer has answered, its
 // answer is the result, good or bad; trying another address then would let a host pick the one
-// that passes.
+// that passes. An address the validation networks refuse counts as unreachable, and no socket is
+// ever opened to it; this is the one place validators connect through, so redirects and every
+// challenge type are covered.
 
 import type { ValidationContext } from './context.js';
 import { networkError, isConnectFailure } from './network-errors.js';
@@ -30,6 +32,12 @@ export async function connectToName<T>(
   ctx.stage = { kind: 'connection', what };
   let last: Attempt<T> = { ok: false, unreachable: true, error: { type: 'dns', detail: `No addresses found for ${host}` } };
   for (const address of addresses.value) {
+    ctx.lastAddress = address;
+    const verdict = ctx.networks.check(address);
+    if (!verdict.allowed) {
+      last = { ok: false, unreachable: true, error: { type: 'connection', detail: `Refused to connect to ${host} (${what}): ${verdict.reason}` } };
+      continue;
+    }
     last = await attempt(address);
     if (last.ok || !last.unreachable || ctx.signal.aborted) break;
   }

@@ -40,7 +40,12 @@ export async function validateHttp01(ctx: ValidationContext, domain: string, tok
         continue;
       }
       case 'status':
-        return failed('unauthorized', `Invalid response from ${from}: HTTP ${response.status}`);
+        // The first URL is the client's own name at a fixed path, and its status is what a client
+        // needs to fix its setup. A redirect target is any path on any host the networks allow
+        // (private ranges included), and its status would say whether that path exists there:
+        // the client is told only that it was not 200.
+        if (redirects === 0) return failed('unauthorized', `Invalid response from ${from}: HTTP ${response.status}`);
+        return failed('unauthorized', `Invalid response from ${from}, reached by redirect from ${first.href}: the status was not 200`);
       case 'too-large':
         return failed('unauthorized', `Invalid response from ${from}: response too large (more than ${maxResponseBytes} bytes)`);
       case 'body': {
@@ -49,11 +54,21 @@ export async function validateHttp01(ctx: ValidationContext, domain: string, tok
         if (body === keyAuthorization) return { ok: true, address: response.address };
         return failed(
           'incorrectResponse',
-          `The key authorization file from ${from} does not match this challenge: expected ${quote(keyAuthorization, 256)}, received ${quote(body)}`,
+          `The key authorization file from ${from} does not match this challenge: expected ${quote(keyAuthorization, 256)}, received ${received(body)}`,
         );
       }
     }
   }
+}
+
+/**
+ * What a wrong answer held, for the problem detail. Only a body shaped like a key authorization
+ * (another token's, or another account's thumbprint: the usual mistakes) is quoted; anything else
+ * could be a page from a host the client cannot reach itself, so only its size is told.
+ */
+function received(body: string): string {
+  if (/^[A-Za-z0-9_-]{1,256}\.[A-Za-z0-9_-]{1,256}$/.test(body)) return quote(body, 256);
+  return `${Buffer.byteLength(body)} bytes that are not a key authorization`;
 }
 
 /** The next URL, or why it may not be fetched: only the two validation ports, and only by name. */

@@ -6,10 +6,12 @@ import { createResolver, type ValidationContext } from './context.js';
 import { validateDns01 } from './dns01.js';
 import { validateHttp01 } from './http01.js';
 import { checkTokenAndKeyAuthorization, normalizeHostName } from './identifier.js';
+import { networksOf } from './networks.js';
 import { validateTlsAlpn01 } from './tls-alpn01.js';
 import { failed, type ChallengeType, type ValidationOutcome, type ValidationSettings } from './types.js';
 
 export type { ChallengeType, ValidationError, ValidationErrorType, ValidationOutcome, ValidationSettings } from './types.js';
+export { ValidationNetworks } from './networks.js';
 
 /**
  * `keyAuthorization` = token + "." + base64url(JWK thumbprint of the account key), computed by
@@ -24,6 +26,7 @@ export async function validateChallenge(
   settings: ValidationSettings,
 ): Promise<ValidationOutcome> {
   checkSettings(settings);
+  const networks = networksOf(settings);
   const name = normalizeHostName(domain);
   if (name === null) return failed('malformed', `${JSON.stringify(domain)} is not a DNS name that can be validated (IP addresses and wildcards are not)`);
   const inputProblem = checkTokenAndKeyAuthorization(token, keyAuthorization);
@@ -33,6 +36,8 @@ export async function validateChallenge(
   const ctx: ValidationContext = {
     settings,
     resolver: createResolver(settings, done.signal),
+    networks,
+    lastAddress: null,
     signal: done.signal,
     stage: { kind: 'dns', what: 'starting' },
   };
@@ -46,7 +51,8 @@ export async function validateChallenge(
     }, settings.timeoutMs);
   });
   try {
-    return await Promise.race([run(ctx, type, name, token, keyAuthorization), deadline]);
+    const outcome = await Promise.race([run(ctx, type, name, token, keyAuthorization), deadline]);
+    return ctx.lastAddress === null ? outcome : { ...outcome, address: ctx.lastAddress };
   } finally {
     clearTimeout(timer);
     done.abort();

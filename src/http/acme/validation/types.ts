@@ -11,6 +11,10 @@ export interface ValidationSettings {
   readonly timeoutMs: number;
   readonly maxRedirects: number;
   readonly maxResponseBytes: number;
+  /** CIDR networks validation may connect to; empty: any address not denied, except loopback. */
+  readonly allowedNetworks: readonly string[];
+  /** CIDR networks validation never connects to, on top of the built-in ones (see networks.ts). */
+  readonly deniedNetworks: readonly string[];
 }
 
 /** Each maps to the ACME error type `urn:ietf:params:acme:error:<type>`. */
@@ -21,9 +25,10 @@ export interface ValidationError {
   readonly detail: string;
 }
 
+/** `address`: the IP address the result came from (or was refused), when one was involved. */
 export type ValidationOutcome =
   | { readonly ok: true; readonly address?: string }
-  | { readonly ok: false; readonly error: ValidationError };
+  | { readonly ok: false; readonly error: ValidationError; readonly address?: string };
 
 export function failed(type: ValidationErrorType, detail: string): ValidationOutcome & { ok: false } {
   return { ok: false, error: { type, detail } };
