@@ -5,11 +5,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { connect } from 'node:tls';
 import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LeafProfile, assembleCertificate, keyIdentifier, newSerial, subjectOfCertificate, toPem } from '../../src/pki/certificate.js';
 import { publicKeyBits, signEcdsaSha256, spkiDer } from '../../src/pki/keys.js';
+import { scratchDir } from './scratch.js';
 
 export function openssl(args: string[], input?: string | Buffer): string {
   return execFileSync('openssl', args, { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
@@ -29,7 +29,7 @@ export interface CurlResult {
 /** One curl invocation; `args` are curl's own options, the URL last. */
 export function curl(args: string[], input?: string | Buffer): CurlResult {
   // Headers to a file of their own: curl 7.88 crashes when -D and its error output share stderr.
-  const dir = mkdtempSync(join(tmpdir(), 'curl-'));
+  const dir = scratchDir('curl-');
   const headerFile = join(dir, 'headers');
   const r = spawnSync('curl', ['-sS', '-D', headerFile, '-o', '-', ...args], { input, maxBuffer: 16 << 20 });
   const stderr = r.stderr.toString('utf8');

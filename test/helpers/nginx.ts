@@ -4,11 +4,11 @@
 // in a temporary directory; the access log records which replica served each connection.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { freePort } from './infra.js';
+import { scratchDir } from './scratch.js';
 
 export interface Nginx {
   readonly port: number;
@@ -34,7 +34,7 @@ function streamModuleDirective(): string {
 
 /** `port`: where nginx listens (a free one if not given), so a test can name it before nginx starts. */
 export async function startNginx(upstreamPorts: readonly number[], listenPort?: number): Promise<Nginx> {
-  const dir = mkdtempSync(join(tmpdir(), 'wlca-nginx-'));
+  const dir = scratchDir('wlca-nginx-');
   const port = listenPort ?? (await freePort());
   const conf = join(dir, 'nginx.conf');
   const log = join(dir, 'stream.log');

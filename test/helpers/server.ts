@@ -2,11 +2,11 @@
 // port, and talks to it over real HTTPS.
 
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { scratchDir } from './scratch.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const CLI = [`--import`, `tsx`, join(ROOT, 'src/cli.ts')];
@@ -25,7 +25,7 @@ export interface TestServer {
 }
 
 export async function startServer(opts: { workers?: number; env?: NodeJS.ProcessEnv; dataDir?: string } = {}): Promise<TestServer> {
-  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'wlca-'));
+  const dataDir = opts.dataDir ?? scratchDir('wlca-');
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     WORKLOAD_CA_DATA_DIR: dataDir,

@@ -5,15 +5,15 @@
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import acme from 'acme-client';
 import { startAcmeBench, type AcmeBench } from '../helpers/acme.js';
 import { https } from '../helpers/server.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const exec = promisify(execFile);
 const TD = 'workload-ca.test';
@@ -55,7 +55,7 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<
 }
 
 before(async () => {
-  work = mkdtempSync(join(tmpdir(), 'wlca-acme-clients-'));
+  work = scratchDir('wlca-acme-clients-');
   bench = await startAcmeBench({ workers: 2 });
   // certbot and lego bind the http-01 port themselves.
   await bench.pauseResponder();

@@ -4,8 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { execFile, spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -13,6 +12,7 @@ import { RawAcmeClient, completeOrder, dns01Value, eabJws, newAccountKey } from 
 import { startAcmeBench, type AcmeBench } from '../helpers/acme.js';
 import { buildCsr, sanExtension, testKey } from '../helpers/csr.js';
 import { https } from '../helpers/server.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const run = promisify(execFile);
 const TD = 'workload-ca.test';
@@ -53,7 +53,7 @@ async function readyOrder(c: RawAcmeClient, names: string[]): Promise<{ url: str
 }
 
 before(async () => {
-  work = mkdtempSync(join(tmpdir(), 'wlca-acme-'));
+  work = scratchDir('wlca-acme-');
   bench = await startAcmeBench({
     workers: 2,
     env: { WORKLOAD_CA_ACME_NEW_ORDERS_PER_HOUR: '25', WORKLOAD_CA_ACME_FAILED_VALIDATIONS_PER_HOUR: '2' },

@@ -4,14 +4,14 @@
 // binding that no rule serves, and the log line of each validation attempt.
 
 import { strict as assert } from 'node:assert';
-import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RawAcmeClient, newAccountKey } from '../../load/lib/acme-client.js';
 import { startAcmeBench, type AcmeBench } from '../helpers/acme.js';
 import { startServer } from '../helpers/server.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const TD = 'workload-ca.test';
 const DENIED_LOOPBACK = '127.0.0.2';
@@ -69,7 +69,7 @@ function logLines(output: string, msg: string): Record<string, unknown>[] {
 }
 
 function configFile(yaml: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'wlca-acme-net-')), 'config.yaml');
+  const file = join(scratchDir('wlca-acme-net-'), 'config.yaml');
   writeFileSync(file, yaml);
   return file;
 }
@@ -185,7 +185,7 @@ describe('ACME validation networks, as configured (loopback allowed, 127.0.0.2 d
 });
 
 describe('ACME with no validation settings, and accounts without a binding', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'wlca-acme-defaults-'));
+  const dataDir = scratchDir('wlca-acme-defaults-');
   let refusal = '';
   let bench: AcmeBench;
   let c: RawAcmeClient;

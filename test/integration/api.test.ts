@@ -6,18 +6,18 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate, createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { openEmbeddedLedger } from '../../src/ledger/pglite.js';
 import { buildCsr, caRequestExtension, keyCertSignExtension, sanExtension, testKey } from '../helpers/csr.js';
 import { https, removeDataDir, startServer, type TestServer } from '../helpers/server.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const TD = 'workload-ca.test';
 let server: TestServer;
 let token: string;
-const work = mkdtempSync(join(tmpdir(), 'wlca-api-'));
+const work = scratchDir('wlca-api-');
 const issuedSerials: string[] = [];
 
 async function mint(ns: string, sa: string, ttl = 600): Promise<string> {

@@ -4,11 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ROOT } from '../helpers/server.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
   try {
@@ -24,7 +24,7 @@ async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
 }
 
 test('init creates a P-256 root and issuing CA, keys mode 0600, and refuses to overwrite', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'init-'));
+  const dir = scratchDir('init-');
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const r = await cli(['init', join(dir, 'ca'), '--trust-domain', 'prod.example.org']);
   assert.equal(r.code, 0, r.stderr);
@@ -48,7 +48,7 @@ test('init creates a P-256 root and issuing CA, keys mode 0600, and refuses to o
 });
 
 test('init encrypts the keys with a passphrase from a file or the environment', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'init-'));
+  const dir = scratchDir('init-');
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'pass'), 'correct horse battery staple\n');
   const fromFile = await cli(['init', join(dir, 'a'), '--passphrase-file', join(dir, 'pass')]);
@@ -66,7 +66,7 @@ test('init encrypts the keys with a passphrase from a file or the environment', 
 });
 
 test('policy check: exit 0 for a valid policy, 1 with every problem and its line otherwise', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'policy-'));
+  const dir = scratchDir('policy-');
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const good = join(dir, 'good.yaml');
   writeFileSync(good, `version: 1
@@ -118,7 +118,7 @@ rules:
 });
 
 test('token is refused when the development issuer is off, and checks its arguments', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'token-'));
+  const dir = scratchDir('token-');
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const off = await cli(['token', '--namespace', 'a', '--service-account', 'b'], { WORKLOAD_CA_DATA_DIR: dir, WORKLOAD_CA_DEV_TOKEN_ISSUER: 'false' });
   assert.equal(off.code, 1);

@@ -8,9 +8,8 @@
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
 import { X509Certificate, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -31,6 +30,7 @@ import { createDatabase, freePort, startRedis, type TestDatabase, type TestRedis
 import { startNginx, type Nginx } from '../helpers/nginx.js';
 import { CLI, ROOT, startCli, startServer, type TestProcess, type TestServer } from '../helpers/server.js';
 import { eventually } from '../helpers/eventually.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const ADMIN = `admin-${randomBytes(8).toString('hex')}`;
 const CLIENTS = 12;
@@ -68,9 +68,8 @@ async function portOpen(port: number): Promise<boolean> {
   });
 }
 
-
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'wlca-cluster-'));
+  dir = scratchDir('wlca-cluster-');
   [db, redis, dns] = await Promise.all([createDatabase(), startRedis(), startDnsServer()]);
   responder = await startHttp01Responder(await freePort());
   ports.push(await freePort(), await freePort());

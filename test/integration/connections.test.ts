@@ -6,14 +6,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { promisify } from 'node:util';
 import { buildCsr } from '../helpers/csr.js';
 import { https, removeDataDir, startServer, type TestServer } from '../helpers/server.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const HEADERS_MS = 2000;
 const HANDSHAKE_MS = 2000;
@@ -21,8 +21,8 @@ const CHECK_MS = 250;
 /** Scheduling slack on a loaded 2-core machine; the old defaults (60 s, 120 s) are far beyond it. */
 const SLACK_MS = 1500;
 
-const dataDir = mkdtempSync(join(tmpdir(), 'wlca-conn-'));
-const outside = mkdtempSync(join(tmpdir(), 'wlca-conn-outside-'));
+const dataDir = scratchDir('wlca-conn-');
+const outside = scratchDir('wlca-conn-outside-');
 let server: TestServer;
 
 before(async () => {

@@ -9,8 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { request } from 'node:https';
 import { connect, type TLSSocket } from 'node:tls';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openEmbeddedLedger } from '../../src/ledger/pglite.js';
 import { buildCsr } from '../helpers/csr.js';
@@ -18,11 +17,12 @@ import {
   curl, expiredSvid, manufacturerPki, multipartParts, openssl, opensslCsr, pkcs7Certificates, rawHttps, type CurlResult, type ManufacturerPki, type RawResponse,
 } from '../helpers/est.js';
 import { https, removeDataDir, ROOT, startServer, type TestServer } from '../helpers/server.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const TD = 'workload-ca.test';
 const PASSWORD = 'correct horse battery staple';
-const work = mkdtempSync(join(tmpdir(), 'wlca-est-'));
-const dataDir = mkdtempSync(join(tmpdir(), 'wlca-est-data-'));
+const work = scratchDir('wlca-est-');
+const dataDir = scratchDir('wlca-est-data-');
 let server: TestServer;
 let pki: ManufacturerPki;
 let est: string;

@@ -4,18 +4,18 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { mintDevToken } from '../../src/dev/token-issuer.js';
 import { buildCsr } from '../helpers/csr.js';
 import { https, removeDataDir, startServer, type TestServer } from '../helpers/server.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-const dataDir = mkdtempSync(join(tmpdir(), 'wlca-iss-'));
+const dataDir = scratchDir('wlca-iss-');
 let jwksServer: Server;
 let jwksHits = 0;
 let server: TestServer;

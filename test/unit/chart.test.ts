@@ -6,13 +6,13 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { loadConfig } from '../../src/config/config.js';
 import { parsePolicy } from '../../src/policy/document.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CHART = join(ROOT, 'helm/workload-ca');
@@ -111,7 +111,7 @@ describe('helm/workload-ca', () => {
     const fixed = block.filter((l) => !l.includes('{{')).map((l) => l.replace(/^ {4}/, '')).join('\n');
     assert.match(text, /toYaml \.Values\.config \| nindent 4/);
     const rendered = `${fixed}\n${toYaml(values().config)}`;
-    const dir = mkdtempSync(join(tmpdir(), 'wlca-chart-'));
+    const dir = scratchDir('wlca-chart-');
     try {
       writeFileSync(join(dir, 'config.yaml'), rendered);
       const result = loadConfig({ WORKLOAD_CA_CONFIG: join(dir, 'config.yaml'), DATABASE_URL: 'postgres://db/ca', REDIS_URL: 'redis://redis:6379', WORKLOAD_CA_PORT: '8443' }, dir);

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MAX_CSR_BYTES, parseCsr, verifyProofOfPossession } from '../../src/pki/csr.js';
 import { fromPem } from '../../src/pki/certificate.js';
 import { OID } from '../../src/pki/oids.js';
 import { buildCsr, caRequestExtension, keyCertSignExtension, sanExtension, testKey } from '../helpers/csr.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 function rejected(der: Buffer): { code: string; message: string } {
   const r = parseCsr(der);
@@ -16,7 +16,7 @@ function rejected(der: Buffer): { code: string; message: string } {
 }
 
 test('a CSR from openssl parses, and its signature proves possession', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'csr-'));
+  const dir = scratchDir('csr-');
   try {
     execFileSync('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', join(dir, 'k.pem')]);
     execFileSync('openssl', [

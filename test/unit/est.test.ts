@@ -8,8 +8,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as connectTcp } from 'node:net';
 import Fastify from 'fastify';
@@ -26,8 +25,9 @@ import { encodeCsr, subjectOfCsr } from '../../src/pki/csr-encode.js';
 import { parseCsr, verifyProofOfPossession } from '../../src/pki/csr.js';
 import { certsOnly } from '../../src/pki/pkcs7.js';
 import { evaluate, parsePolicy, type Decision, type Policy, type PolicyInput, type Requester } from '../../src/policy/index.js';
+import { scratchDir } from '../helpers/scratch.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'est-unit-'));
+const dir = scratchDir('est-unit-');
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 
 function openssl(args: string[]): string {

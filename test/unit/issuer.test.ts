@@ -4,8 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as pkijs from 'pkijs';
 import type { AuditEvent, AuditReceipt, AuditSink } from '../../src/audit/event.js';
@@ -14,6 +13,7 @@ import { Issuer, type IssuanceRequest } from '../../src/issuance/issuer.js';
 import { defaultPolicyYaml, parsePolicy, type Policy } from '../../src/policy/index.js';
 import type { Requester } from '../../src/policy/types.js';
 import { buildCsr, caRequestExtension, sanExtension, testKey } from '../helpers/csr.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 class RecordingSink implements AuditSink {
   events: AuditEvent[] = [];
@@ -30,7 +30,7 @@ class RecordingSink implements AuditSink {
 }
 
 const ISSUER = 'https://issuer.test';
-const dir = mkdtempSync(join(tmpdir(), 'issuer-'));
+const dir = scratchDir('issuer-');
 let ca: LoadedCa;
 let policy: Policy;
 const sink = new RecordingSink();

@@ -5,14 +5,14 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import ts from 'typescript';
 import { request } from 'undici';
 import { prepare } from '../../load/k6/prepare.js';
 import { startResponder } from '../../load/k6/http01-responder.js';
 import { parseCsr, verifyProofOfPossession } from '../../src/pki/csr.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const K6 = resolve(import.meta.dirname, '../../load/k6');
 const ENTRY_SCRIPTS = ['api.js', 'acme.js', 'est.js', 'mixed.js'];
@@ -89,7 +89,7 @@ describe('load/k6/lib/common.js, run under Node with k6’s __ENV', () => {
 
 describe('load/k6/prepare.ts and the http-01 responder', () => {
   test('prepared CSRs are valid, signed, and name what each path needs', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'wlca-k6-'));
+    const dir = scratchDir('wlca-k6-');
     try {
       const written = prepare({ out: dir, count: 3, trustDomain: 'td.test', tokens: ['t1', 't2'], estDevicePrefix: 'spiffe://td.test/gateway/gw-1/device/', acmeBinding: 'web' });
       assert.deepEqual(written, ['api.json', 'est.json', 'acme.json']);

@@ -2,8 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { runArrivalRate, runClosedLoop, type MixEntry } from '../../load/lib/drive.js';
 import { pkcs7LeafSerial } from '../../load/scenarios/est.js';
@@ -11,10 +10,11 @@ import { normalizeSerial, type Scenario, type ScenarioKind } from '../../load/sc
 import { report } from '../../load/profile-report.js';
 import { certsOnly } from '../../src/pki/pkcs7.js';
 import { fromPem } from '../../src/pki/certificate.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 describe('serials the load tools reconcile with the ledger', () => {
   test('the serial read from an EST reply equals the certificate’s, sign byte and case aside', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'wlca-load-tools-'));
+    const dir = scratchDir('wlca-load-tools-');
     try {
       // A serial with its top bit set: DER adds a 00 byte, X509Certificate prints it upper case.
       execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'k.pem'),

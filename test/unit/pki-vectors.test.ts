@@ -8,14 +8,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate, createPrivateKey, createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LeafProfile, assembleCertificate, caTbs, distinguishedName, keyIdentifier, serverTbs, toPem } from '../../src/pki/certificate.js';
 import { encodeCsr } from '../../src/pki/csr-encode.js';
 import { bytesOf, childrenOf, readWhole } from '../../src/pki/der.js';
 import { publicKeyBits, signEcdsaSha256, spkiDer } from '../../src/pki/keys.js';
 import { certsOnly } from '../../src/pki/pkcs7.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const FIXTURES = resolve(import.meta.dirname, '../fixtures/pki');
 const pinned = JSON.parse(readFileSync(join(FIXTURES, 'vectors.json'), 'utf8')) as Record<string, string>;
@@ -67,7 +67,7 @@ test('the root, issuing CA, leaf and server certificate bodies are the pinned DE
 });
 
 test('signed with the fixed keys, each certificate verifies and openssl reads it as pinned', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'wlca-vectors-'));
+  const dir = scratchDir('wlca-vectors-');
   try {
     const signer = { rootTbs: root, issuingTbs: root, leafTbs: issuing, serverTbs: issuing } as const;
     const certs = Object.fromEntries(
