@@ -55,6 +55,8 @@ interface PrimaryState {
   /** The ACME state for a replica running in the primary itself. */
   readonly processAcme: () => AcmeState;
   readonly describe: string;
+  /** The policy checked at start, before the ledger was opened. */
+  readonly policyHash: string;
 }
 
 export async function serve(config: Config): Promise<void> {
@@ -74,10 +76,6 @@ export async function serve(config: Config): Promise<void> {
   if (modes.failed.length > 0) console.warn(`warning: ${describeUntightened(config.dataDir, modes.failed)}`);
 
   const state = mode.kind === 'embedded' ? await startEmbedded(config) : await startProduction(config, mode);
-  const policy = loadPolicyFile(config.policyFile);
-  if (!policy.ok) throw new Error(`policy is invalid:\n${formatProblems(config.policyFile, policy.problems)}`);
-  const acmeProblems = acmeStartProblems(config.acme, policy.policy, config.policyFile);
-  if (acmeProblems.length > 0) throw new Error(`the ACME settings cannot work:\n${acmeProblems.join('\n')}`);
 
   const serving =
     config.workers === 1
@@ -87,7 +85,7 @@ export async function serve(config: Config): Promise<void> {
   const bound = { ...config, listen: { ...config.listen, port: serving.port } };
   console.log(
     `workload-ca ${config.workers === 1 ? 'is' : `(${config.workers} workers) is`} serving ${baseUrl(bound)}` +
-      ` (${state.describe}, policy ${policy.policy.hash})`,
+      ` (${state.describe}, policy ${state.policyHash})`,
   );
   console.log(firstSvidHelp(bound));
 
@@ -109,6 +107,7 @@ export async function serve(config: Config): Promise<void> {
 async function startEmbedded(config: Config): Promise<PrimaryState> {
   const prepared = await prepareDataDir(config);
   for (const line of prepared.created) console.log(`created ${line}`);
+  const policyHash = checkPolicyAtStart(config);
   const ledgerDir = join(config.dataDir, 'ledger');
   const db = await openEmbeddedLedger(ledgerDir);
   await migrate(db, readMigrations(MIGRATIONS_DIR));
@@ -116,11 +115,12 @@ async function startEmbedded(config: Config): Promise<PrimaryState> {
     await recordEvents(db, 'embedded', events);
   });
   const acme = embeddedAcmeState(db);
-  return { db, sink, processSink: () => sink, acme, processAcme: () => acme, describe: `embedded mode, ledger in ${displayPath(ledgerDir)}` };
+  return { db, sink, processSink: () => sink, acme, processAcme: () => acme, describe: `embedded mode, ledger in ${displayPath(ledgerDir)}`, policyHash };
 }
 
 async function startProduction(config: Config, mode: Extract<Mode, { kind: 'production' }>): Promise<PrimaryState> {
   await prepareProduction(config);
+  const policyHash = checkPolicyAtStart(config);
   for (const warning of await checkRedisDurability(mode.redisUrl)) console.warn(`warning: ${warning}`);
   const db = openPostgresLedger(mode.databaseUrl, { max: 2, applicationName: 'workload-ca serve' });
   // Several replicas may start at once; the migration lock makes that safe.
@@ -131,7 +131,21 @@ async function startProduction(config: Config, mode: Extract<Mode, { kind: 'prod
     processSink: () => productionSink(config, mode),
     acme: null,
     processAcme: () => productionAcmeState(mode.databaseUrl, mode.redisUrl, config.redisPrefix),
-    describe: `production mode, audit queue on Redis (prefix ${config.redisPrefix}), ledger in Postgres` };
+    describe: `production mode, audit queue on Redis (prefix ${config.redisPrefix}), ledger in Postgres`,
+    policyHash,
+  };
+}
+
+/**
+ * The policy must load, and the ACME settings must be able to work with it. Checked before the
+ * ledger is opened or migrated, so a start that cannot serve fails fast and touches nothing.
+ */
+function checkPolicyAtStart(config: Config): string {
+  const policy = loadPolicyFile(config.policyFile);
+  if (!policy.ok) throw new Error(`policy is invalid:\n${formatProblems(config.policyFile, policy.problems)}`);
+  const acmeProblems = acmeStartProblems(config.acme, policy.policy, config.policyFile);
+  if (acmeProblems.length > 0) throw new Error(`the ACME settings cannot work:\n${acmeProblems.join('\n')}`);
+  return policy.policy.hash;
 }
 
 function productionSink(config: Config, mode: Extract<Mode, { kind: 'production' }>): BullMqAuditSink {
