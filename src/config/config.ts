@@ -86,6 +86,11 @@ export interface AcmeConfig {
   readonly authorizationReuseSeconds: number;
   readonly orderLifetimeSeconds: number;
   readonly nonceLifetimeSeconds: number;
+  /**
+   * How long an order may stay `processing` before a poll settles it (its finalizing replica died):
+   * longer than a finalize takes and than the ledger takes to record an issued certificate.
+   */
+  readonly finalizeTimeoutSeconds: number;
   readonly rateLimits: { readonly newOrdersPerHour: number; readonly failedValidationsPerHour: number };
 }
 
@@ -254,6 +259,7 @@ const schema = {
         authorizationReuseSeconds: { type: 'integer', minimum: 0 },
         orderLifetimeSeconds: { type: 'integer', minimum: 60 },
         nonceLifetimeSeconds: { type: 'integer', minimum: 10 },
+        finalizeTimeoutSeconds: { type: 'integer', minimum: 10 },
         rateLimits: {
           type: 'object',
           additionalProperties: false,
@@ -300,6 +306,7 @@ export const ENVIRONMENT: Readonly<Record<string, { path: string[]; type: 'strin
   WORKLOAD_CA_ACME_RESOLVER: { path: ['acme', 'validation', 'resolver'], type: 'string' },
   WORKLOAD_CA_ACME_ALLOWED_NETWORKS: { path: ['acme', 'validation', 'allowedNetworks'], type: 'list' },
   WORKLOAD_CA_ACME_DENIED_NETWORKS: { path: ['acme', 'validation', 'deniedNetworks'], type: 'list' },
+  WORKLOAD_CA_ACME_FINALIZE_TIMEOUT_SECONDS: { path: ['acme', 'finalizeTimeoutSeconds'], type: 'integer' },
   WORKLOAD_CA_ACME_NEW_ORDERS_PER_HOUR: { path: ['acme', 'rateLimits', 'newOrdersPerHour'], type: 'integer' },
   WORKLOAD_CA_ACME_FAILED_VALIDATIONS_PER_HOUR: { path: ['acme', 'rateLimits', 'failedValidationsPerHour'], type: 'integer' },
 };
@@ -462,6 +469,7 @@ function resolveDefaults(raw: Raw, cwd: string): Config {
       authorizationReuseSeconds: get(['acme', 'authorizationReuseSeconds'], 24 * 3600),
       orderLifetimeSeconds: get(['acme', 'orderLifetimeSeconds'], 3600),
       nonceLifetimeSeconds: get(['acme', 'nonceLifetimeSeconds'], 3600),
+      finalizeTimeoutSeconds: get(['acme', 'finalizeTimeoutSeconds'], 60),
       rateLimits: {
         newOrdersPerHour: get(['acme', 'rateLimits', 'newOrdersPerHour'], 300),
         failedValidationsPerHour: get(['acme', 'rateLimits', 'failedValidationsPerHour'], 60),
