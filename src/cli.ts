@@ -65,9 +65,8 @@ async function init(args: string[]): Promise<Exit> {
     console.error('usage: workload-ca init DIR [--trust-domain TD] [--organization O] [--passphrase-file F]');
     return 2;
   }
-  const passphrase = values['passphrase-file']
-    ? readFileSync(values['passphrase-file'], 'utf8').trimEnd()
-    : process.env.WORKLOAD_CA_KEY_PASSPHRASE || undefined;
+  // Without --passphrase-file, the one the CA will serve with (ca.passphraseFile, ca.passphrase).
+  const passphrase = values['passphrase-file'] ? readFileSync(values['passphrase-file'], 'utf8').trimEnd() : config().ca.passphrase;
   const result = await initCa(positionals[0]!, {
     trustDomain: values['trust-domain'] ?? config().trustDomain,
     ...(values.organization ? { organization: values.organization } : {}),

@@ -136,3 +136,33 @@ test('unknown commands and bad configuration exit 2', async () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /WORKLOAD_CA_PORT must be a whole number/);
 });
+
+test('a bad setting in the file is printed with its file key and environment variable, no stack, exit 2', async (t) => {
+  const dir = scratchDir('config-');
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'config.yaml'), 'listen:\n  port: 70000\nacme:\n  externalAccountRequired: maybe\n');
+  const r = await cli(['token', '--namespace', 'a', '--service-account', 'b'], { WORKLOAD_CA_DATA_DIR: dir, WORKLOAD_CA_CONFIG: join(dir, 'config.yaml') });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /listen\.port must be at most 65535, got 70000 \(in .*config\.yaml; environment WORKLOAD_CA_PORT\)/);
+  assert.match(r.stderr, /acme\.externalAccountRequired must be true or false, got "maybe" \(in .*config\.yaml; environment WORKLOAD_CA_ACME_EAB_REQUIRED\)/);
+  assert.doesNotMatch(r.stderr, /^\s+at /m, 'a stack trace');
+});
+
+test('a bad setting in the environment is printed with its variable and file key, no stack, exit 2', async (t) => {
+  const dir = scratchDir('config-');
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const run = (env: NodeJS.ProcessEnv) => cli(['token', '--namespace', 'a', '--service-account', 'b'], { WORKLOAD_CA_DATA_DIR: dir, ...env });
+  // Set from the environment as JSON: an issuer with no key source at all.
+  const issuers = await run({ WORKLOAD_CA_TOKEN_ISSUERS: '[{"issuer":"https://idp.example","audiences":["workload-ca"]}]' });
+  assert.equal(issuers.code, 2, issuers.stderr);
+  assert.match(issuers.stderr, /WORKLOAD_CA_TOKEN_ISSUERS: tokenIssuers\[0\] must be an issuer with exactly one of jwksFile and jwksUrl \(file key tokenIssuers\)/);
+  // A file that cannot be read is the setting's problem, not an exception.
+  const passphrase = await run({ WORKLOAD_CA_KEY_PASSPHRASE_FILE: join(dir, 'missing') });
+  assert.equal(passphrase.code, 2, passphrase.stderr);
+  assert.match(passphrase.stderr, /WORKLOAD_CA_KEY_PASSPHRASE_FILE cannot be read \(ENOENT\), got ".*missing" \(file key ca\.passphraseFile\)/);
+  // A yes/no typo is refused rather than read as "no".
+  const typo = await run({ WORKLOAD_CA_DEV_TOKEN_ISSUER: 'flase' });
+  assert.equal(typo.code, 2, typo.stderr);
+  assert.match(typo.stderr, /WORKLOAD_CA_DEV_TOKEN_ISSUER must be true, false or \{maxTokenLifetimeSeconds: N\}, got "flase" \(file key devTokenIssuer\)/);
+  for (const r of [issuers, passphrase, typo]) assert.doesNotMatch(r.stderr, /^\s+at /m, 'a stack trace');
+});

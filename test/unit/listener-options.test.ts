@@ -40,5 +40,7 @@ test('every limit and the cipher list can be set from the environment', () => {
 test('a headers limit longer than the request limit is refused at load, not by Node at listen', () => {
   const r = loadConfig({ WORKLOAD_CA_HEADERS_TIMEOUT_MS: '40000', WORKLOAD_CA_REQUEST_TIMEOUT_MS: '30000' }, '/nonexistent');
   assert.equal(r.ok, false);
-  if (!r.ok) assert.deepEqual(r.problems, ['connections.headersTimeoutMs must not exceed connections.requestTimeoutMs']);
+  if (!r.ok) assert.deepEqual(r.problems, [
+    'connections.headersTimeoutMs must not exceed connections.requestTimeoutMs (environment WORKLOAD_CA_HEADERS_TIMEOUT_MS, WORKLOAD_CA_REQUEST_TIMEOUT_MS)',
+  ]);
 });

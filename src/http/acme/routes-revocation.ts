@@ -2,7 +2,6 @@
 
 import { X509Certificate, createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { readCertificateNames } from '../../pki/certificate-names.js';
 import { sendJson, type AcmeContext } from './context.js';
 import { isHostName } from './identifiers.js';
 import { fail } from './problems.js';
@@ -88,13 +87,14 @@ export function revocationRoutes(app: FastifyInstance, ctx: AcmeContext): void {
   });
 }
 
-/**
- * The DNS names of a certificate's subjectAltName, read from its DER with the strict reader (a
- * revocation right rests on them). A SAN that does not decode names nothing: only the ordering
- * account or the certificate's key may revoke such a certificate.
- */
+/** The DNS names of a certificate's subjectAltName, as Node renders it ("DNS:a, URI:b"). */
 function dnsNamesOf(cert: X509Certificate): string[] {
-  const read = readCertificateNames(cert.raw);
-  if (!read.ok) return [];
-  return read.names.dnsNames.map((n) => n.toLowerCase()).filter(isHostName);
+  const out: string[] = [];
+  for (const part of (cert.subjectAltName ?? '').split(', ')) {
+    if (part.startsWith('DNS:')) {
+      const name = part.slice(4).toLowerCase();
+      if (isHostName(name)) out.push(name);
+    }
+  }
+  return out;
 }

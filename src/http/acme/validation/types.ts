@@ -1,21 +1,11 @@
 // The vocabulary shared by the three challenge validators and their caller.
 
+import type { AcmeValidationConfig } from '../../../config/config.js';
+
 export type ChallengeType = 'http-01' | 'dns-01' | 'tls-alpn-01';
 
-export interface ValidationSettings {
-  readonly http01Port: number;
-  readonly tlsAlpn01Port: number;
-  /** "host:port" of the DNS server to use for A/AAAA/TXT lookups, or null for the system resolver. */
-  readonly resolver: string | null;
-  /** The whole validation, name resolution and every redirect included. */
-  readonly timeoutMs: number;
-  readonly maxRedirects: number;
-  readonly maxResponseBytes: number;
-  /** CIDR networks validation may connect to; empty: any address not denied, except loopback. */
-  readonly allowedNetworks: readonly string[];
-  /** CIDR networks validation never connects to, on top of the built-in ones (see networks.ts). */
-  readonly deniedNetworks: readonly string[];
-}
+/** acme.validation: the one definition is the configuration schema (config/schema.ts). */
+export type ValidationSettings = AcmeValidationConfig;
 
 /** Each maps to the ACME error type `urn:ietf:params:acme:error:<type>`. */
 export type ValidationErrorType = 'connection' | 'dns' | 'incorrectResponse' | 'unauthorized' | 'tls' | 'malformed';

@@ -1,0 +1,53 @@
+// The configuration as the rest of the program sees it. Every type here is read off the schema;
+// the few fields that are not settings as written (paths resolved, modes decided) say so.
+
+import type { Static } from '@sinclair/typebox';
+import type { AcmeSchema, ConnectionsSchema, EstSchema, Settings, TokenIssuerSchema } from './schema.js';
+
+/** Configuration is read once and shared, so nothing downstream may change it. */
+export type DeepReadonly<T> = T extends readonly (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+export type TokenIssuerConfig = DeepReadonly<Static<typeof TokenIssuerSchema>>;
+/** How long the HTTPS listener lets a client take at each stage of a connection. */
+export type ConnectionsConfig = DeepReadonly<Static<typeof ConnectionsSchema>>;
+/** The ACME plugin's options. */
+export type AcmeConfig = DeepReadonly<Static<typeof AcmeSchema>>;
+/** The challenge validators' options (acme.validation). */
+export type AcmeValidationConfig = AcmeConfig['validation'];
+/** The EST plugin's options; usersFile is resolved (its default lives under dataDir). */
+export type EstConfig = DeepReadonly<Required<Static<typeof EstSchema>>>;
+
+export type Config = DeepReadonly<{
+  listen: Settings['listen'];
+  /** Absolute. */
+  dataDir: string;
+  trustDomain: string;
+  /** Processes serving HTTPS; 1 runs everything in one process ("auto" resolved to the core count). */
+  workers: number;
+  policyFile: string;
+  /** Paths absolute; the passphrase read from ca.passphraseFile, else ca.passphrase. */
+  ca: { rootCert: string; issuingCert: string; issuingKey: string; passphrase?: string };
+  tls: Required<Settings['tls']>;
+  connections: ConnectionsConfig;
+  tokenIssuers: TokenIssuerConfig[];
+  /** Development token issuer (the `token` command); null in production unless asked for. */
+  devTokenIssuer: { issuer: string; audience: string; dir: string; maxTokenLifetimeSeconds: number } | null;
+  limits: Settings['limits'];
+  logLevel: Settings['logLevel'];
+  databaseUrl: string | null;
+  redisUrl: string | null;
+  /** Prefix of every Redis key, so several deployments or test runs can share one Redis. */
+  redisPrefix: string;
+  /**
+   * Bearer credential for the inventory API: the value itself (adminToken) or a file read at
+   * start. With neither, the inventory API refuses every request (it is never open).
+   */
+  admin: { token: string | null; tokenFile: string | null };
+  worker: Settings['worker'];
+  est: EstConfig;
+  acme: AcmeConfig;
+}>;
