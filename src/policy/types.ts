@@ -31,6 +31,11 @@ export type Requester =
       readonly accountId: string;
       /** The external-account binding the account was created with, if any. */
       readonly binding: string | null;
+      /**
+       * The order being finalized, for the ledger only (no rule matches on it): it links the
+       * certificate to its order when the finalizing replica dies before recording it.
+       */
+      readonly orderId?: string;
     }
   | {
       readonly kind: 'est-client';

@@ -445,6 +445,21 @@ describe('ACME revocation and renewal information', () => {
     assert.equal(errType(twice), acmeErr('alreadyRevoked'));
   });
 
+  it('revokes by another account that holds valid authorizations for every name of the certificate', async () => {
+    const c = await bench.client('web');
+    const names = [name('rev3a'), name('rev3b')];
+    const r = await completeOrder(c, names, csrFor(names).der, (t, ka) => bench.tokens.set(t, ka));
+    const der = new X509Certificate(r.chainPem).raw.toString('base64url');
+    // The names come from the certificate's DER: holding one of the two is not enough.
+    const other = await bench.client('web');
+    await readyOrder(other, [names[0]!]);
+    const partial = await other.post(other.directory.revokeCert!, { certificate: der });
+    assert.equal(errType(partial), acmeErr('unauthorized'), partial.text);
+    await readyOrder(other, [names[1]!]);
+    const res = await other.post(other.directory.revokeCert!, { certificate: der, reason: 4 });
+    assert.equal(res.status, 200, res.text);
+  });
+
   it('revokes with the certificate\'s own key (jwk)', async () => {
     const c = await bench.client('web');
     const host = name('rev2');

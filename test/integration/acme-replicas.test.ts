@@ -114,6 +114,72 @@ describe('ACME across two replicas', () => {
     await c.close();
   });
 
+  // A replica that dies mid-finalize leaves its order `processing`. Killing one at the right
+  // instant cannot be timed, so the tests leave the rows exactly as such a death would, then poll.
+  const orderIdOf = (url: string): string => url.split('/').pop()!;
+  const stuck = (id: string, since: string): Promise<unknown> =>
+    db.query(`UPDATE acme_orders SET status = 'processing', certificate_serial = NULL, processing_since = now() - $2::interval WHERE id = $1`, [id, since]);
+  const pollAll = async (c: RawAcmeClient, url: string): Promise<Record<string, unknown>[]> =>
+    (await Promise.all([1, 2, 3, 4].map(() => c.post(url, '')))).map((r) => {
+      assert.equal(r.status, 200, r.text);
+      return r.json!;
+    });
+
+  it('an order left processing after its certificate was issued completes with that certificate, once, when polled after the timeout', async () => {
+    const c = await client();
+    const host = `died-signed.web.vm.${TD}`;
+    const done = await completeOrder(c, [host], buildCsr({ extensions: [sanExtension({ dns: [host] })] }).der, (t, ka) => tokens.set(t, ka));
+    const id = orderIdOf(done.orderUrl);
+    const serial = new X509Certificate(done.chainPem).serialNumber.toLowerCase();
+    // The audit event names the order: that is how the certificate is found again.
+    await eventually('the ledger row', async () => (await db.query('SELECT 1 FROM certificates WHERE serial = $1', [serial])).length === 1);
+    assert.deepEqual(await db.query(`SELECT requester->>'orderId' AS o FROM certificates WHERE serial = $1`, [serial]), [{ o: id }]);
+    // Issued and recorded in the ledger, but the order never marked valid.
+    await db.query('DELETE FROM acme_certificates WHERE order_id = $1', [id]);
+
+    // Within the timeout the finalizing replica may still be alive: the order is left alone.
+    await stuck(id, '1 second');
+    assert.deepEqual((await pollAll(c, done.orderUrl)).map((o) => o.status), ['processing', 'processing', 'processing', 'processing']);
+
+    await stuck(id, '5 minutes');
+    const polled = await pollAll(c, done.orderUrl);
+    assert.deepEqual(polled.map((o) => o.status), ['valid', 'valid', 'valid', 'valid']);
+    assert.equal(new Set(polled.map((o) => o.certificate)).size, 1);
+    const chain = await c.post(polled[0]!.certificate as string, '');
+    assert.equal(chain.status, 200, chain.text);
+    assert.equal(chain.text, done.chainPem, 'the same certificate, chained as finalize chains it');
+    assert.equal((await db.query('SELECT 1 FROM acme_certificates WHERE order_id = $1', [id])).length, 1);
+    assert.equal((await db.query(`SELECT 1 FROM certificates WHERE requester->>'orderId' = $1`, [id])).length, 1, 'nothing issued twice');
+    await c.close();
+  });
+
+  it('an order left processing with nothing issued is ready again after the timeout, and finalizes once', async () => {
+    const c = await client();
+    const host = `died-unsigned.web.vm.${TD}`;
+    const o = await c.post(c.directory.newOrder!, { identifiers: [{ type: 'dns', value: host }] });
+    const url = o.location!;
+    const id = orderIdOf(url);
+    const authzUrl = (o.json!.authorizations as string[])[0]!;
+    const ch = ((await c.post(authzUrl, '')).json!.challenges as { type: string; url: string; token: string }[]).find((x) => x.type === 'http-01')!;
+    tokens.set(ch.token, c.keyAuthorization(ch.token));
+    await c.post(ch.url, {});
+    await eventually('authorization valid', async () => (await c.post(authzUrl, '')).json!.status === 'valid');
+    const csr = buildCsr({ extensions: [sanExtension({ dns: [host] })] }).der.toString('base64url');
+
+    await stuck(id, '1 second');
+    assert.deepEqual((await pollAll(c, url)).map((x) => x.status), ['processing', 'processing', 'processing', 'processing']);
+    const early = await c.post(o.json!.finalize as string, { csr });
+    assert.equal(early.json!.type, 'urn:ietf:params:acme:error:orderNotReady', early.text);
+
+    await stuck(id, '5 minutes');
+    assert.deepEqual((await pollAll(c, url)).map((x) => x.status), ['ready', 'ready', 'ready', 'ready']);
+    const fin = await c.post(o.json!.finalize as string, { csr });
+    assert.equal(fin.status, 200, fin.text);
+    assert.equal(fin.json!.status, 'valid');
+    await eventually('the ledger row', async () => (await db.query(`SELECT 1 FROM certificates WHERE requester->>'orderId' = $1`, [id])).length === 1);
+    await c.close();
+  });
+
   it('a nonce from one replica is spent once across both', async () => {
     const c = await client();
     const nonce = await c.nonce();

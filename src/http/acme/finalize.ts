@@ -1,6 +1,7 @@
 // Finalizing an order (RFC 8555 §7.4): the CSR must name exactly the order's identifiers; then the
 // order moves ready → processing by compare-and-set, so that of two concurrent finalize calls one
-// issues and the other is told the order is not ready. Issuance itself is the Issuer's.
+// issues and the other is told the order is not ready. Issuance itself is the Issuer's. An order
+// whose finalizing replica died stays processing until a poll settles it (finalize-recovery.ts).
 
 import { parseCsr } from '../../pki/csr.js';
 import { toPem } from '../../pki/certificate.js';
@@ -46,7 +47,9 @@ export async function finalizeOrder(
   try {
     issued = await deps.issuer.issue({
       path: 'acme',
-      requester: { kind: 'acme-account', accountId: account.id, binding: account.binding },
+      // The order id goes into the ledger with the certificate: if this replica dies before the
+      // order is marked valid, a later poll finds the certificate by it (see finalize-recovery).
+      requester: { kind: 'acme-account', accountId: account.id, binding: account.binding, orderId: order.id },
       csrDer,
       dnsNames: order.identifiers,
     });
@@ -71,6 +74,13 @@ export async function finalizeOrder(
     notBefore: c.notBefore.getTime(),
     notAfter: c.notAfter.getTime(),
   };
-  await deps.store.completeFinalize(cert);
+  if (!(await deps.store.completeFinalize(cert))) {
+    // Only a recovery moves a processing order, and only once it is stale; if one completed it
+    // with this very certificate, the client still gets it.
+    const now = await deps.store.order(order.id);
+    if (now?.status !== 'valid' || now.certificateSerial !== cert.serial) {
+      throw new Error(`order ${order.id} was no longer processing when its certificate ${cert.serial} was recorded`);
+    }
+  }
   return cert;
 }

@@ -1,11 +1,12 @@
 // newOrder, order, finalize and certificate download (RFC 8555 §7.4).
 
 import { randomBytes } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { previewNames } from '../../policy/index.js';
 import { signer } from './authenticate.js';
 import { sendJson, type AcmeContext } from './context.js';
 import { checkCsrAgainstOrder, finalizeOrder } from './finalize.js';
+import { settleStaleOrder } from './finalize-recovery.js';
 import { readIdentifiers } from './identifiers.js';
 import { fail, policyDetail } from './problems.js';
 import { CHALLENGE_TYPES, type Account, type NewAuthorization, type Order } from './store.js';
@@ -57,7 +58,7 @@ export function orderRoutes(app: FastifyInstance, ctx: AcmeContext): void {
   app.post<{ Params: { id: string } }>(`${PATHS.order}/:id`, async (req, reply) => {
     const urls = ctx.urls(req);
     const account = signer(await ctx.verify(req, 'kid'));
-    const order = await ownOrder(ctx, req.params.id, account);
+    const order = await ownOrder(ctx, req.params.id, account, req.log);
     return sendJson(reply, 200, orderView(order, urls, ctx.now()), urls.order(order.id));
   });
 
@@ -65,7 +66,7 @@ export function orderRoutes(app: FastifyInstance, ctx: AcmeContext): void {
     const urls = ctx.urls(req);
     const signed = await ctx.verify(req, 'kid');
     const account = signer(signed);
-    const order = await ownOrder(ctx, req.params.id, account);
+    const order = await ownOrder(ctx, req.params.id, account, req.log);
     const status = orderStatus(order, ctx.now());
     if (status !== 'ready') fail('orderNotReady', `the order is ${status}, not ready`);
     const csr = checkCsrAgainstOrder(signed.payload?.csr, order);
@@ -82,9 +83,11 @@ export function orderRoutes(app: FastifyInstance, ctx: AcmeContext): void {
   });
 }
 
-async function ownOrder(ctx: AcmeContext, id: string, account: Account): Promise<Order> {
+async function ownOrder(ctx: AcmeContext, id: string, account: Account, log: FastifyBaseLogger): Promise<Order> {
   const order = await ctx.deps.store.order(id);
   // Another account's order looks exactly like a missing one.
   if (order === null || order.accountId !== account.id) fail('malformed', 'no such order for this account', { status: 404 });
-  return order!;
+  // Reading an order is when one stuck in processing by a dead replica is settled.
+  const timeoutMs = ctx.deps.config.finalizeTimeoutSeconds * 1000;
+  return settleStaleOrder(order!, { store: ctx.deps.store, issuer: ctx.deps.issuer, now: ctx.now, timeoutMs, log });
 }

@@ -2,6 +2,7 @@
 
 import { X509Certificate, createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { readCertificateNames } from '../../pki/certificate-names.js';
 import { sendJson, type AcmeContext } from './context.js';
 import { isHostName } from './identifiers.js';
 import { fail } from './problems.js';
@@ -87,14 +88,13 @@ export function revocationRoutes(app: FastifyInstance, ctx: AcmeContext): void {
   });
 }
 
-/** The DNS names of a certificate's subjectAltName, as Node renders it ("DNS:a, URI:b"). */
+/**
+ * The DNS names of a certificate's subjectAltName, read from its DER with the strict reader (a
+ * revocation right rests on them). A SAN that does not decode names nothing: only the ordering
+ * account or the certificate's key may revoke such a certificate.
+ */
 function dnsNamesOf(cert: X509Certificate): string[] {
-  const out: string[] = [];
-  for (const part of (cert.subjectAltName ?? '').split(', ')) {
-    if (part.startsWith('DNS:')) {
-      const name = part.slice(4).toLowerCase();
-      if (isHostName(name)) out.push(name);
-    }
-  }
-  return out;
+  const read = readCertificateNames(cert.raw);
+  if (!read.ok) return [];
+  return read.names.dnsNames.map((n) => n.toLowerCase()).filter(isHostName);
 }

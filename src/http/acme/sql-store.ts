@@ -10,6 +10,7 @@ import type {
   Challenge,
   CreateAccountResult,
   EabKey,
+  LedgerCertificate,
   NewAuthorization,
   Order,
   Revocation,
@@ -161,6 +162,7 @@ export class SqlAcmeStore implements AcmeStore {
       expiresAt: o.expiresAt,
       error: null,
       certificateSerial: null,
+      processingSince: null,
       authorizations: chosen.map((r) => ({ status: r.status as Authorization['status'], expiresAt: ms(r.expires_at) })),
     };
   }
@@ -220,7 +222,7 @@ export class SqlAcmeStore implements AcmeStore {
 
   async beginFinalize(orderId: string, now: number): Promise<boolean> {
     const { rows } = await this.db.query<Row>(
-      `UPDATE acme_orders o SET status = 'processing'
+      `UPDATE acme_orders o SET status = 'processing', processing_since = ${TS(2)}
        WHERE o.id = $1 AND o.status = 'pending' AND o.expires_at > ${TS(2)}
          AND NOT EXISTS (
            SELECT 1 FROM acme_authorizations a
@@ -232,19 +234,53 @@ export class SqlAcmeStore implements AcmeStore {
   }
 
   async abortFinalize(orderId: string): Promise<void> {
-    await this.db.query(`UPDATE acme_orders SET status = 'pending' WHERE id = $1 AND status = 'processing'`, [orderId]);
+    await this.db.query(`UPDATE acme_orders SET status = 'pending', processing_since = NULL WHERE id = $1 AND status = 'processing'`, [orderId]);
   }
 
-  async completeFinalize(c: AcmeCertificate): Promise<void> {
+  async completeFinalize(c: AcmeCertificate, staleBefore?: number): Promise<boolean> {
+    // staleBefore arrives as null rather than undefined when the call crossed IPC.
     const { rows } = await this.db.query<Row>(
       `WITH done AS (
-         UPDATE acme_orders SET status = 'valid', certificate_serial = $1 WHERE id = $2 AND status = 'processing' RETURNING id)
+         UPDATE acme_orders SET status = 'valid', certificate_serial = $1
+         WHERE id = $2 AND status = 'processing' AND ($8::double precision IS NULL OR processing_since < ${TS(8)})
+         RETURNING id)
        INSERT INTO acme_certificates (serial, order_id, account_id, chain_pem, identifiers, not_before, not_after)
        SELECT $1, done.id, $3, $4, $5::text[], ${TS(6)}, ${TS(7)} FROM done
        RETURNING serial`,
-      [c.serial, c.orderId, c.accountId, c.chainPem, c.identifiers, c.notBefore, c.notAfter],
+      [c.serial, c.orderId, c.accountId, c.chainPem, c.identifiers, c.notBefore, c.notAfter, staleBefore ?? null],
     );
-    if (!rows[0]) throw new Error(`order ${c.orderId} was not processing when its certificate was recorded`);
+    return rows.length === 1;
+  }
+
+  async ledgerCertificateOfOrder(orderId: string, accountId: string): Promise<LedgerCertificate | null> {
+    // The expression index certificates_acme_order serves this; the account check is belt and braces.
+    const { rows } = await this.db.query<Row>(
+      `SELECT serial, issuer_key_id, encode(certificate, 'base64') AS der, not_before, not_after FROM certificates
+       WHERE path = 'acme' AND requester->>'orderId' = $1 AND requester->>'accountId' = $2
+       ORDER BY issued_at LIMIT 1`,
+      [orderId, accountId],
+    );
+    const r = rows[0];
+    if (!r) return null;
+    return {
+      serial: String(r.serial),
+      issuerKeyId: String(r.issuer_key_id),
+      // encode() wraps base64 at 76 characters.
+      derBase64: String(r.der).replace(/\s+/g, ''),
+      notBefore: ms(r.not_before),
+      notAfter: ms(r.not_after),
+    };
+  }
+
+  async resetStaleFinalize(orderId: string, staleBefore: number): Promise<boolean> {
+    const { rows } = await this.db.query<Row>(
+      `UPDATE acme_orders o SET status = 'pending', processing_since = NULL
+       WHERE o.id = $1 AND o.status = 'processing' AND o.processing_since < ${TS(2)}
+         AND NOT EXISTS (SELECT 1 FROM certificates c WHERE c.path = 'acme' AND c.requester->>'orderId' = o.id)
+       RETURNING o.id`,
+      [orderId, staleBefore],
+    );
+    return rows.length === 1;
   }
 
   async certificate(serial: string): Promise<AcmeCertificate | null> {
@@ -309,6 +345,7 @@ async function readOrder(db: Tx, id: string): Promise<Order | null> {
     expiresAt: ms(r.expires_at),
     error: (r.error as StoredProblem | null) ?? null,
     certificateSerial: (r.certificate_serial as string | null) ?? null,
+    processingSince: msOrNull(r.processing_since),
     authorizations: authz.map((a) => ({ status: a.status, expiresAt: ms(a.expiresAt) })),
   };
 }

@@ -68,6 +68,8 @@ export interface Order {
   readonly expiresAt: number;
   readonly error: StoredProblem | null;
   readonly certificateSerial: string | null;
+  /** When finalize moved the order to processing; how a poll tells a dead replica's order from a live one's. */
+  readonly processingSince: number | null;
   /** The stored status and expiry of each authorization, for the derived order status. */
   readonly authorizations: readonly { readonly status: Authorization['status']; readonly expiresAt: number }[];
 }
@@ -78,6 +80,18 @@ export interface AcmeCertificate {
   readonly accountId: string;
   readonly chainPem: string;
   readonly identifiers: readonly string[];
+  readonly notBefore: number;
+  readonly notAfter: number;
+}
+
+/**
+ * A certificate the ledger recorded for an order (the Issuer's audit event carries the order id in
+ * its requester): what an interrupted finalize leaves behind. DER as base64, to cross IPC.
+ */
+export interface LedgerCertificate {
+  readonly serial: string;
+  readonly issuerKeyId: string;
+  readonly derBase64: string;
   readonly notBefore: number;
   readonly notAfter: number;
 }
@@ -145,8 +159,18 @@ export interface AcmeStore {
   beginFinalize(orderId: string, now: number): Promise<boolean>;
   /** processing → pending, when issuance was refused; the order is `ready` again. */
   abortFinalize(orderId: string): Promise<void>;
-  /** processing → valid, with the certificate recorded. */
-  completeFinalize(c: AcmeCertificate): Promise<void>;
+  /**
+   * processing → valid, with the certificate recorded; with `staleBefore`, only when the order has
+   * been processing since before then (a recovery). False when the order was not in that state.
+   */
+  completeFinalize(c: AcmeCertificate, staleBefore?: number): Promise<boolean>;
+  /** The certificate the ledger holds for the order, issued to its account; null when none. */
+  ledgerCertificateOfOrder(orderId: string, accountId: string): Promise<LedgerCertificate | null>;
+  /**
+   * processing (since before `staleBefore`) → pending, only while the ledger holds no certificate
+   * for the order: checked in the same statement, so a certificate is never issued twice for it.
+   */
+  resetStaleFinalize(orderId: string, staleBefore: number): Promise<boolean>;
   certificate(serial: string): Promise<AcmeCertificate | null>;
   /** Valid, unexpired authorizations of the account for every one of `identifiers`. */
   accountHoldsAuthorizations(accountId: string, identifiers: readonly string[], now: number): Promise<boolean>;
@@ -177,6 +201,8 @@ export const ACME_STORE_METHODS = [
   'beginFinalize',
   'abortFinalize',
   'completeFinalize',
+  'ledgerCertificateOfOrder',
+  'resetStaleFinalize',
   'certificate',
   'accountHoldsAuthorizations',
   'revoke',
