@@ -11,14 +11,13 @@ import { formatProblem, type ConfigProblem } from './problem.js';
 import { resolveSettings } from './resolve.js';
 import { SettingsSchema } from './schema.js';
 import type { SchemaNode, Setting } from './settings.js';
+import type { Config } from './types.js';
 import { validateSettings } from './validate.js';
 
 export type { AcmeConfig, AcmeValidationConfig, Config, ConnectionsConfig, EstConfig, TokenIssuerConfig } from './types.js';
 export { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, DEFAULT_TLS_CIPHERS } from './schema.js';
 export { DEV_TOKEN_AUDIENCE, DEV_TOKEN_ISSUER } from './resolve.js';
 export type { ConfigProblem } from './problem.js';
-
-import type { Config } from './types.js';
 
 /** `problems` are ready to print, one line each, and name each setting by file key and environment variable. */
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[]; details: readonly ConfigProblem[] };

@@ -28,7 +28,7 @@ function parseJson(text: string): Parsed {
   }
 }
 
-export function parseEnvText(text: string, format: EnvFormat, expected?: string): Parsed {
+function parseEnvText(text: string, format: EnvFormat, expected?: string): Parsed {
   switch (format) {
     case 'text':
       return { ok: true, value: text };

@@ -40,7 +40,7 @@ function typesOf(node: SchemaNode): readonly string[] {
 }
 
 /** Derived from the schema, so an environment variable cannot disagree with its file key. */
-export function envFormatOf(node: SchemaNode): EnvFormat {
+function envFormatOf(node: SchemaNode): EnvFormat {
   if (node.anyOf) {
     const branches = node.anyOf.flatMap(typesOf);
     if (branches.includes('integer')) return 'integer-or-text';
@@ -79,13 +79,3 @@ export function settingAt(path: readonly string[]): Setting | undefined {
   return best;
 }
 
-/** The schema node at a file path (through objects, records and arrays), if the path exists in it. */
-export function schemaAt(path: readonly string[]): SchemaNode | undefined {
-  let node: SchemaNode | undefined = SettingsSchema as SchemaNode;
-  for (const k of path) {
-    if (!node) return undefined;
-    const object: SchemaNode | undefined = node.anyOf?.find((b) => typesOf(b).includes('object')) ?? node;
-    node = object.properties?.[k] ?? Object.values(object.patternProperties ?? {})[0] ?? (/^\d+$/.test(k) ? object.items : undefined);
-  }
-  return node;
-}
