@@ -4,7 +4,7 @@
 // the sink answered, so it says whether the decision was recorded; it names the requester and the
 // outcome, and never carries the certificate, a token or a key.
 
-import type { AuditEvent, AuditReceipt, AuditSink } from './event.js';
+import type { AuditEvent, AuditReceipt, AuditSink, UnverifiedRequester } from './event.js';
 import type { Backlog } from './queue-metrics.js';
 import type { Requester } from '../policy/types.js';
 
@@ -54,12 +54,14 @@ function describe(event: AuditEvent): Record<string, unknown> {
   if (event.kind === 'issued') {
     return { ...common, spiffeId: event.spiffeId, serial: event.serial, dnsNames: event.dnsNames, ipAddresses: event.ipAddresses, notAfter: event.notAfter };
   }
-  return { ...common, code: event.code, spiffeId: event.requestedSpiffeId, reason: event.reason };
+  return { ...common, code: event.code, spiffeId: event.requestedSpiffeId, reason: event.reason, client: event.client ?? null, repeats: event.repeats ?? 1 };
 }
 
 /** Who asked, in a few fields: enough to find them, never their credential or its claims. */
-function principal(r: Requester): Record<string, unknown> {
+function principal(r: Requester | UnverifiedRequester): Record<string, unknown> {
   switch (r.kind) {
+    case 'unverified':
+      return { kind: r.kind, presented: r.presented, claimed: r.claimed };
     case 'token':
       return { kind: r.kind, issuer: r.issuer, subject: r.subject };
     case 'svid':

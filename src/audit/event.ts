@@ -1,10 +1,21 @@
 // The audit event: one record per issuance decision, the same shape on every path and on every
 // queue (in-process or BullMQ), so the ledger writer never cares where an event came from.
 
-import type { DenialCode, EnrollmentPath, Requester } from '../policy/types.js';
+import type { EnrollmentPath, RefusalCode, Requester } from '../policy/types.js';
 import type { Backlog } from './queue-metrics.js';
 
 export const AUDIT_EVENT_VERSION = 1;
+
+/**
+ * Who a refused request claimed to be when its credentials did not verify: what was presented
+ * and, where it could be read without trusting it, the identity it named (a token's iss#sub, a
+ * certificate's subject, a Basic user name, an ACME key id). Never the credential itself.
+ */
+export interface UnverifiedRequester {
+  readonly kind: 'unverified';
+  readonly presented: 'token' | 'certificate' | 'basic' | 'acme-jws' | 'none';
+  readonly claimed: string | null;
+}
 
 interface EventBase {
   readonly v: typeof AUDIT_EVENT_VERSION;
@@ -34,12 +45,18 @@ export interface IssuedEvent extends EventBase {
   readonly certificate: string;
 }
 
-export interface DeniedEvent extends EventBase {
+export interface DeniedEvent extends Omit<EventBase, 'requester'> {
   readonly kind: 'denied';
-  /** A policy denial, a CSR the checks refused, or a protocol refusal before either (EST). */
-  readonly code: DenialCode | 'bad-csr' | 'unauthenticated' | 'bad-request';
+  /** Verified, or (failed authentication) only what the request claimed. */
+  readonly requester: Requester | UnverifiedRequester;
+  /** A policy denial, a CSR the checks refused, or a protocol refusal before either. */
+  readonly code: RefusalCode;
   readonly reason: string;
   readonly requestedSpiffeId: string | null;
+  /** The client's address, where the protocol knows it (absent in events from older versions). */
+  readonly client?: string | null;
+  /** How many identical refusals from one source this row stands for (absent: 1). */
+  readonly repeats?: number;
 }
 
 export type AuditEvent = IssuedEvent | DeniedEvent;

@@ -4,6 +4,7 @@
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { AuditEvent } from './event.js';
+import { REFUSAL_CODES } from '../policy/types.js';
 
 const str = { type: 'string', minLength: 1 } as const;
 const strings = { type: 'array', items: { type: 'string' } } as const;
@@ -12,7 +13,7 @@ const base = {
   v: { const: 1 },
   id: { type: 'string', pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' },
   path: { enum: ['api', 'acme', 'est'] },
-  requester: { type: 'object', required: ['kind'], properties: { kind: { enum: ['token', 'svid', 'acme-account', 'est-client'] } } },
+  requester: { type: 'object', required: ['kind'], properties: { kind: { enum: ['token', 'svid', 'acme-account', 'est-client', 'unverified'] } } },
   policyHash: str,
   rule: str,
   csrSha256: { anyOf: [{ type: 'string', pattern: '^[0-9a-f]{64}$' }, { type: 'null' }] },
@@ -44,9 +45,11 @@ const schema = {
       properties: {
         ...base,
         kind: { const: 'denied' },
-        code: str,
+        code: { enum: REFUSAL_CODES },
         reason: { type: 'string' },
         requestedSpiffeId: { anyOf: [{ type: 'string' }, { type: 'null' }] },
+        client: { anyOf: [{ type: 'string', maxLength: 128 }, { type: 'null' }] },
+        repeats: { type: 'integer', minimum: 1 },
       },
     },
   ],

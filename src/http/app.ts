@@ -3,15 +3,18 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { X509Certificate } from 'node:crypto';
 import type { Issuer } from '../issuance/issuer.js';
-import { acmePlugin } from './acme/plugin.js';
+import { acmePlugin, sendAcmeFrameworkError } from './acme/plugin.js';
+import { PREFIX as ACME_PREFIX } from './acme/urls.js';
 import type { AcmeDeps } from './acme/deps.js';
 import { eabKeysApi } from './admin/eab-keys.js';
 import { inventoryApi, type InventoryDeps } from './admin/inventory.js';
 import { bundleApi } from './api/bundle.js';
 import { svidApi } from './api/svids.js';
-import { EST_PREFIX, estApi, type EstDeps } from './est/plugin.js';
+import { EST_PREFIX, estApi, sendEstFrameworkError, type EstDeps } from './est/plugin.js';
 import type { TokenVerifier } from './auth/token-verifier.js';
-import { problem, sendProblem } from './problem.js';
+import { frameworkProblem, sendProblem } from './problem.js';
+import { answerClientError } from './client-errors.js';
+import { classifyFrameworkError, type FrameworkError } from './framework-errors.js';
 import swagger from '@fastify/swagger';
 import type { ConnectionsConfig } from '../config/config.js';
 import { fastifyTimeouts, httpsListenerOptions } from './listener-options.js';
@@ -57,28 +60,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     ...fastifyTimeouts(deps.connections),
     return503OnClosing: true,
+    // Errors the router and Node's parser answer themselves, in the protocol's format too.
+    frameworkErrors: (err, req, reply) => answerFrameworkError(classifyFrameworkError(err), req, reply),
+    clientErrorHandler: answerClientError,
   });
 
   app.addHook('onResponse', requestLogger(deps.log));
 
+  // The API and admin API take JSON only: without Fastify's default text/plain parser, any other
+  // media type is a 415 rather than a schema error about the body.
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    if (err.validation) return sendProblem(reply, problem('malformed-request', err.message));
-    switch (err.code) {
-      case 'FST_ERR_CTP_BODY_TOO_LARGE':
-        return sendProblem(reply, problem('body-too-large', `request body exceeds ${deps.bodyLimit} bytes`));
-      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-        return sendProblem(reply, problem('unsupported-media-type', 'send Content-Type: application/json'));
-      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      case 'FST_ERR_CTP_INVALID_JSON_BODY':
-        return sendProblem(reply, problem('malformed-request', 'request body is not valid JSON'));
-    }
-    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-      return sendProblem(reply, problem('malformed-request', err.message));
-    }
-    req.log.error({ err }, 'request failed');
-    return sendProblem(reply, problem('internal', 'internal error'));
+    const e = classifyFrameworkError(err);
+    if (e.kind === 'internal') req.log.error({ err }, 'request failed');
+    return sendProblem(reply, frameworkProblem(e, { bodyLimit: deps.bodyLimit }));
   });
-  app.setNotFoundHandler((req, reply) => sendProblem(reply, problem('not-found', `no route for ${req.method} ${req.url}`)));
+  app.setNotFoundHandler((req, reply) => sendProblem(reply, frameworkProblem({ kind: 'not-found' }, { url: `${req.method} ${req.url}` })));
 
   // The OpenAPI document is generated from the routes' own schemas, so it cannot drift from them.
   await app.register(swagger, {
@@ -131,4 +128,12 @@ function requestLogger(log: Logger) {
     }
     done();
   };
+}
+
+/** Router errors (a path parameter over the length limit) answered by path, in that protocol's format. */
+function answerFrameworkError(e: FrameworkError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const url = req.raw.url ?? '';
+  if (url.startsWith(`${EST_PREFIX}/`)) return sendEstFrameworkError(reply, e);
+  if (url.startsWith(`${ACME_PREFIX}/`)) return sendAcmeFrameworkError(reply, e);
+  return sendProblem(reply, frameworkProblem(e));
 }

@@ -21,7 +21,7 @@ export class IssuanceMetrics implements IssuanceObserver {
   });
   private readonly challengedTotal = new client.Counter({
     name: 'workload_ca_auth_challenges_total',
-    help: 'Requests that presented no credentials at all and got an authentication challenge (EST 401), by path and label. Not ledger denials: clients such as libest send every request this way first.',
+    help: 'Requests that presented no credentials at all and got an authentication challenge (401), by path and EST label. Not ledger denials: clients such as libest send every request this way first.',
     labelNames: ['path', 'label'],
     registers: [this.registry],
   });

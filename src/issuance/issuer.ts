@@ -1,15 +1,20 @@
-// The Issuer: the one place where a certificate request becomes a certificate.
+// The Issuer: the one place where a certificate request becomes a certificate, and the one place
+// where any request is refused.
 //
 // Every enrollment path (API, ACME, EST) ends here. The steps are fixed: check the CSR, ask the
 // policy, sign, check what was signed against the profile, and hand the audit event to the sink.
-// The certificate is returned only after the sink has accepted its event.
+// The certificate is returned only after the sink has accepted its event. Protocol code that must
+// say no before that (authentication, channel binding, renewal rules) or that asks early what
+// would be allowed (ACME newOrder) does so through refuse, acceptCsr and preview, so every
+// denial row is written by one function, with one clock.
 
 import { createHash, randomUUID, type KeyObject } from 'node:crypto';
-import type { AuditEvent, AuditSink, DeniedEvent } from '../audit/event.js';
-import { evaluate, type Policy } from '../policy/index.js';
-import type { Decision, DenialCode, EnrollmentPath, PolicyInput, Requester } from '../policy/types.js';
+import type { AuditEvent, AuditSink, DeniedEvent, UnverifiedRequester } from '../audit/event.js';
+import { evaluate, previewNames, type Policy } from '../policy/index.js';
+import type { Decision, EnrollmentPath, PolicyInput, RefusalCode, Requester } from '../policy/types.js';
 import { LeafProfile, assembleCertificate, keyIdentifier, newSerial, subjectOfCertificate } from '../pki/certificate.js';
-import { parseCsr, verifyProofOfPossession, type CsrErrorCode, type ParsedCsr } from '../pki/csr.js';
+import { checkCsr, type CheckedCsr, type CsrError, type CsrErrorCode } from '../pki/csr.js';
+import { RepeatedRefusals } from './repeated-refusals.js';
 import { publicKeyBits, signEcdsaSha256, spkiDer } from '../pki/keys.js';
 import { checkLeafProfile } from '../pki/profile-check.js';
 
@@ -19,7 +24,10 @@ const BACKDATE_SECONDS = 5;
 export interface IssuanceRequest {
   readonly path: EnrollmentPath;
   readonly requester: Requester;
-  readonly csrDer: Uint8Array;
+  /** The CSR as received (DER), or one the protocol already had checked through acceptCsr. */
+  readonly csr: Uint8Array | CheckedCsr;
+  /** The client's address, for the denial rows. */
+  readonly client?: string | null;
   /** A SPIFFE ID the protocol named explicitly; otherwise the CSR's URI SAN, if any, is the request. */
   readonly spiffeId?: string;
   /** Names the protocol validated (ACME identifiers); otherwise the CSR's DNS and IP SANs. */
@@ -41,23 +49,66 @@ export interface IssuedCertificate {
   readonly policyHash: string;
 }
 
-/** The requester's fault: recorded as a denial. */
-export type Refusal =
-  | { readonly kind: 'bad-csr'; readonly code: CsrErrorCode | 'bad-request'; readonly message: string }
-  | { readonly kind: 'denied'; readonly code: DenialCode; readonly rule: string; readonly message: string };
+/** The requester's fault, recorded as a denial; each protocol answers it from one table. */
+export interface Refusal {
+  readonly kind: 'refused';
+  readonly code: RefusalCode;
+  /** The policy rule that refused, or the check that did (`csr-check`, `est:channel-binding`, ...). */
+  readonly rule: string;
+  readonly message: string;
+  /** For a CSR the checks refused, which check (bad-signature, malformed, too-large, ...). */
+  readonly csrError?: CsrErrorCode;
+}
 
-export type IssuanceError =
-  | Refusal
-  | { readonly kind: 'unavailable'; readonly message: string; readonly retryAfterSeconds: number };
+export type IssuanceError = Refusal | { readonly kind: 'unavailable'; readonly message: string; readonly retryAfterSeconds: number };
 
 export type IssuanceResult =
   | { readonly ok: true; readonly certificate: IssuedCertificate }
   | { readonly ok: false; readonly error: IssuanceError };
 
+/** Who is refused, and what is known about the request. */
+export interface RefusalContext {
+  readonly path: EnrollmentPath;
+  /** Verified, or, when authentication failed, only what the request claimed. */
+  readonly requester: Requester | UnverifiedRequester;
+  readonly client?: string | null;
+  readonly csrSha256?: string | null;
+  readonly requestedSpiffeId?: string | null;
+}
+
+/** Why, for refusals made outside the policy. */
+export interface RefusalReason {
+  readonly code: RefusalCode;
+  readonly rule: string;
+  readonly reason: string;
+}
+
+export type CsrAcceptance = { readonly ok: true; readonly csr: CheckedCsr } | { readonly ok: false; readonly error: IssuanceError };
+
+export interface PreviewRequest {
+  readonly path: EnrollmentPath;
+  readonly requester: Requester;
+  readonly client?: string | null;
+  readonly dnsNames: readonly string[];
+}
+
+export type PreviewResult =
+  | { readonly ok: true; readonly rule: string; readonly spiffeId: string }
+  | { readonly ok: false; readonly error: IssuanceError };
+
+/** Rule name of refusals made by the CSR checks rather than by a policy rule. */
+export const CSR_CHECK_RULE = 'csr-check';
+
 /** Told about every outcome, for metrics; must not throw or block. */
 export interface IssuanceObserver {
   issued(path: EnrollmentPath, rule: string, seconds: number): void;
   denied(path: EnrollmentPath, rule: string, code: string): void;
+  /**
+   * A request that presented no credentials at all and was answered with an authentication
+   * challenge: how HTTP authentication starts (libest sends every request so first), counted
+   * but not a refusal of anyone. `label` is the EST label, '' elsewhere.
+   */
+  challenged(path: EnrollmentPath, label: string): void;
 }
 
 export interface PolicySource {
@@ -75,6 +126,7 @@ export class Issuer {
   readonly issuerKeyId: string;
   private readonly issuingSubject: Buffer;
   private readonly keyId: Buffer;
+  private readonly repeats: RepeatedRefusals;
 
   constructor(
     private readonly key: IssuingKey,
@@ -88,6 +140,7 @@ export class Issuer {
     this.issuerKeyId = this.keyId.toString('hex');
     this.issuingSubject = subjectOfCertificate(key.certificateDer);
     this.profile = new LeafProfile({ subject: this.issuingSubject, keyId: this.keyId });
+    this.repeats = new RepeatedRefusals((e) => this.audit.record(e), undefined, clock);
   }
 
   /** The issuing CA certificate, DER, for chains. */
@@ -95,33 +148,62 @@ export class Issuer {
     return this.key.certificateDer;
   }
 
+  /** Refuses a request before issuance: records the denial and returns what to answer with. */
+  async refuse(context: RefusalContext, why: RefusalReason): Promise<IssuanceError> {
+    return this.deny(context, this.policy.current, { kind: 'refused', code: why.code, rule: why.rule, message: why.reason });
+  }
+
+  /** A request with no credentials at all got the authentication challenge: counted, not recorded. */
+  challenged(path: EnrollmentPath, label = ''): void {
+    this.observer.challenged(path, label);
+  }
+
+  /**
+   * Checks a CSR once (strict DER, signature) for a protocol that must read it before issuance;
+   * a CSR that fails is refused here like in issue. Pass the result to issue as `csr`.
+   */
+  async acceptCsr(context: RefusalContext, der: Uint8Array): Promise<CsrAcceptance> {
+    const checked = checkCsr(der);
+    if (checked.ok) return checked;
+    const csrSha256 = context.csrSha256 ?? sha256Hex(der);
+    return { ok: false, error: await this.deny({ ...context, csrSha256 }, this.policy.current, csrRefusal(checked.error)) };
+  }
+
+  /**
+   * Would the policy issue for these names, and as which SPIFFE ID? For checks ahead of the CSR
+   * (ACME newOrder), so nobody proves control of a name the policy would refuse at the end. A
+   * refusal is recorded like any other.
+   */
+  async preview(request: PreviewRequest): Promise<PreviewResult> {
+    const policy = this.policy.current;
+    const d = previewNames(policy, request.path, request.requester, request.dnsNames);
+    if (d.allowed) return { ok: true, rule: d.rule, spiffeId: d.spiffeId };
+    const error = await this.deny(request, policy, { kind: 'refused', code: d.code, rule: d.rule, message: d.reason });
+    return { ok: false, error };
+  }
+
   async issue(request: IssuanceRequest): Promise<IssuanceResult> {
     const started = performance.now();
     const policy = this.policy.current;
-    const parsed = parseCsr(request.csrDer);
-    if (!parsed.ok) {
-      return this.refuse(request, policy, null, { kind: 'bad-csr', code: parsed.error.code, message: parsed.error.message });
+    let csr: CheckedCsr;
+    if (request.csr instanceof Uint8Array) {
+      const checked = checkCsr(request.csr);
+      if (!checked.ok) {
+        const csrSha256 = checked.error.code === 'too-large' ? null : sha256Hex(request.csr);
+        return { ok: false, error: await this.deny({ ...request, csrSha256 }, policy, csrRefusal(checked.error)) };
+      }
+      csr = checked.csr;
+    } else {
+      csr = request.csr;
     }
-    const csr = parsed.csr;
-    const csrHash = createHash('sha256').update(csr.der).digest('hex');
-    if (!verifyProofOfPossession(csr)) {
-      return this.refuse(request, policy, csrHash, {
-        kind: 'bad-csr',
-        code: 'bad-signature',
-        message: 'CSR signature does not verify with its own public key',
-      });
-    }
+    const csrHash = sha256Hex(csr.der);
 
     const input = this.policyInput(request, csr);
-    if (!input.ok) return this.refuse(request, policy, csrHash, input.error);
+    if (!input.ok) return { ok: false, error: await this.deny({ ...request, csrSha256: csrHash }, policy, input.error) };
     const decision: Decision = evaluate(policy, input.value);
     if (!decision.allowed) {
-      return this.refuse(request, policy, csrHash, {
-        kind: 'denied',
-        code: decision.code,
-        rule: decision.rule,
-        message: decision.reason,
-      }, input.value.spiffeId);
+      const refusal: Refusal = { kind: 'refused', code: decision.code, rule: decision.rule, message: decision.reason };
+      return { ok: false, error: await this.deny({ ...request, csrSha256: csrHash, requestedSpiffeId: input.value.spiffeId }, policy, refusal) };
     }
 
     const now = this.clock();
@@ -188,11 +270,11 @@ export class Issuer {
 
   private policyInput(
     request: IssuanceRequest,
-    csr: ParsedCsr,
+    csr: CheckedCsr,
   ): { ok: true; value: PolicyInput } | { ok: false; error: Refusal } {
     const uris = csr.requested.uris;
     if (request.spiffeId === undefined && uris.length > 1) {
-      return { ok: false, error: { kind: 'bad-csr', code: 'bad-request', message: 'CSR asks for more than one URI SAN; an X509-SVID has exactly one' } };
+      return { ok: false, error: { kind: 'refused', code: 'bad-csr', rule: CSR_CHECK_RULE, message: 'CSR asks for more than one URI SAN; an X509-SVID has exactly one' } };
     }
     return {
       ok: true,
@@ -208,33 +290,46 @@ export class Issuer {
     };
   }
 
-  private async refuse(
-    request: IssuanceRequest,
-    policy: Policy,
-    csrHash: string | null,
-    error: Refusal,
-    requestedSpiffeId: string | null = null,
-  ): Promise<IssuanceResult> {
-    const rule = error.kind === 'denied' ? error.rule : 'csr-check';
+  /**
+   * Every denial row is written here. Refusals of requests that failed authentication are folded
+   * per source (see RepeatedRefusals); a folded one is answered without waiting on the ledger.
+   * If the ledger cannot take the row, the answer is 503, as for an issuance.
+   */
+  private async deny(context: RefusalContext, policy: Policy, refusal: Refusal): Promise<IssuanceError> {
     const event: DeniedEvent = {
       v: 1,
       kind: 'denied',
       id: randomUUID(),
-      path: request.path,
-      requester: request.requester,
+      path: context.path,
+      requester: context.requester,
       policyHash: policy.hash,
-      rule,
-      csrSha256: csrHash,
+      rule: refusal.rule,
+      csrSha256: context.csrSha256 ?? null,
       at: new Date(this.clock()).toISOString(),
-      code: error.kind === 'denied' ? error.code : 'bad-csr',
-      reason: error.message,
-      requestedSpiffeId,
+      code: refusal.code,
+      reason: refusal.message,
+      requestedSpiffeId: context.requestedSpiffeId ?? null,
+      client: context.client ?? null,
     };
-    this.observer.denied(request.path, rule, event.code);
+    this.observer.denied(context.path, refusal.rule, refusal.code);
+    if (context.requester.kind === 'unverified' && this.repeats.admit(event) === 'folded') return refusal;
     const receipt = await this.audit.record(event satisfies AuditEvent);
-    if (!receipt.ok) {
-      return { ok: false, error: { kind: 'unavailable', message: `audit log unavailable: ${receipt.reason}`, retryAfterSeconds: receipt.retryAfterSeconds } };
-    }
-    return { ok: false, error };
+    if (!receipt.ok) return { kind: 'unavailable', message: `audit log unavailable: ${receipt.reason}`, retryAfterSeconds: receipt.retryAfterSeconds };
+    return refusal;
   }
+
+  /** Writes the counts of refusals folded so far; for shutdown. */
+  flushRefusals(): Promise<void> {
+    return this.repeats.flush();
+  }
+}
+
+function sha256Hex(der: Uint8Array): string {
+  return createHash('sha256').update(der).digest('hex');
+}
+
+/** A CSR the checks refused: a key of the wrong kind is the policy's word, the rest a bad CSR. */
+function csrRefusal(error: CsrError): Refusal {
+  const code = error.code === 'unsupported-key' ? 'key-not-allowed' : 'bad-csr';
+  return { kind: 'refused', code, rule: CSR_CHECK_RULE, message: error.message, csrError: error.code };
 }

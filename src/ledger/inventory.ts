@@ -64,6 +64,10 @@ export interface DenialRecord {
   csr_sha256: string | null;
   requested_spiffe_id: string | null;
   denied_at: string;
+  /** The client's address, where the protocol knew it. */
+  client_address: string | null;
+  /** How many identical refusals from one source this row stands for. */
+  repeat_count: number;
 }
 
 /** What the inventory API asks; the SQL reader answers it, or a primary over IPC on its behalf. */
@@ -191,7 +195,7 @@ export class SqlLedgerReader implements LedgerReader {
     params.push(limit + 1);
     const { rows } = await this.db.query<Record<string, unknown>>(
       `SELECT event_id, path, requester_kind, requester_id, rule, code, reason, policy_hash, csr_sha256,
-              requested_spiffe_id, denied_at
+              requested_spiffe_id, denied_at, client_address, repeat_count
        FROM denials ${where} ORDER BY denied_at DESC, event_id DESC LIMIT $${params.length}`,
       params,
     );

@@ -1,13 +1,15 @@
 // Writes audit events into the ledger in multi-row statements, idempotently: a re-delivered
 // event hits ON CONFLICT DO NOTHING, so replays after a crash neither lose nor duplicate rows.
 
-import type { AuditEvent, DeniedEvent, IssuedEvent } from '../audit/event.js';
+import type { AuditEvent, DeniedEvent, IssuedEvent, UnverifiedRequester } from '../audit/event.js';
 import type { Requester } from '../policy/types.js';
 import type { SqlClient } from './sql.js';
 
 /** A short, indexable name for who asked; the full requester stays in the jsonb column. */
-export function requesterId(r: Requester): string {
+export function requesterId(r: Requester | UnverifiedRequester): string {
   switch (r.kind) {
+    case 'unverified':
+      return `unverified ${r.presented}${r.claimed === null ? '' : `: ${r.claimed}`}`;
     case 'token':
       return `${r.issuer}#${r.subject}`;
     case 'svid':
@@ -41,12 +43,12 @@ const INSERT_CERTIFICATES = `
 
 const INSERT_DENIALS = `
   INSERT INTO denials (event_id, path, requester_kind, requester_id, requester, rule, code, reason,
-    policy_hash, csr_sha256, requested_spiffe_id, denied_at)
+    policy_hash, csr_sha256, requested_spiffe_id, denied_at, client_address, repeat_count)
   SELECT e.id, e.path, e."requesterKind", e."requesterId", e.requester, e.rule, e.code, e.reason,
-    e."policyHash", e."csrSha256", e."requestedSpiffeId", e.at
+    e."policyHash", e."csrSha256", e."requestedSpiffeId", e.at, e.client, coalesce(e.repeats, 1)
   FROM jsonb_to_recordset($1::jsonb) AS e(id uuid, path text, "requesterKind" text, "requesterId" text,
     requester jsonb, rule text, code text, reason text, "policyHash" text, "csrSha256" text,
-    "requestedSpiffeId" text, at timestamptz)
+    "requestedSpiffeId" text, at timestamptz, client text, repeats integer)
   ON CONFLICT (event_id) DO NOTHING`;
 
 /** The event plus the columns derived from it; the JSON keys match the recordset columns above. */

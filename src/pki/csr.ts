@@ -102,7 +102,28 @@ export function verifyProofOfPossession(csr: ParsedCsr): boolean {
   }
 }
 
-function fail(code: CsrErrorCode, message: string): CsrResult {
+declare const checked: unique symbol;
+
+/**
+ * A CSR that parsed strictly and whose signature verified with its own key. Only checkCsr makes
+ * one, so code holding a CheckedCsr never parses or verifies it again, and cannot hold one that
+ * skipped either step.
+ */
+export type CheckedCsr = ParsedCsr & { readonly [checked]: true };
+
+export type CsrCheck = { readonly ok: true; readonly csr: CheckedCsr } | { readonly ok: false; readonly error: CsrError };
+
+/** parseCsr, then the proof of possession: the one way to a CheckedCsr. */
+export function checkCsr(der: Uint8Array): CsrCheck {
+  const parsed = parseCsr(der);
+  if (!parsed.ok) return parsed;
+  if (!verifyProofOfPossession(parsed.csr)) {
+    return fail('bad-signature', 'CSR signature does not verify with its own public key');
+  }
+  return { ok: true, csr: parsed.csr as CheckedCsr };
+}
+
+function fail(code: CsrErrorCode, message: string): { readonly ok: false; readonly error: CsrError } {
   return { ok: false, error: { code, message } };
 }
 

@@ -89,14 +89,24 @@ export interface PolicyInput {
   readonly lifetimeSeconds: number | null;
 }
 
-/** Why a request was refused; stable names that the protocol layers map to their own errors. */
-export type DenialCode =
-  | 'no-matching-rule'
-  | 'key-not-allowed'
-  | 'identity-not-allowed'
-  | 'san-not-allowed'
-  | 'lifetime-not-allowed'
-  | 'path-not-allowed';
+/** Why the policy refused a request. */
+export const DENIAL_CODES = [
+  'no-matching-rule',
+  'key-not-allowed',
+  'identity-not-allowed',
+  'san-not-allowed',
+  'lifetime-not-allowed',
+  'path-not-allowed',
+] as const;
+export type DenialCode = (typeof DENIAL_CODES)[number];
+
+/**
+ * Every reason a request can be refused, on any path: the policy's, a CSR that fails the checks,
+ * failed authentication, and a request the protocol cannot read. Stable names: the ledger records
+ * them and each protocol maps every one of them to its own answer (src/http/refusal-answers.ts).
+ */
+export const REFUSAL_CODES = [...DENIAL_CODES, 'bad-csr', 'unauthenticated', 'bad-request'] as const;
+export type RefusalCode = (typeof REFUSAL_CODES)[number];
 
 export type Decision =
   | {

@@ -78,7 +78,7 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
     issuing: ca.issuing,
     ready: () => sink.health(),
     inventory: { reader: opts.reader, adminToken: readAdminToken(config) },
-    est: buildEstDeps(config.est, { issuer, policy, audit: sink, observer: metrics, root: ca.root, issuing: ca.issuing }),
+    est: buildEstDeps(config.est, { issuer, policy, root: ca.root, issuing: ca.issuing }),
     acme: {
       config: config.acme,
       store: opts.acme.store,
@@ -105,6 +105,8 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
       process.off('SIGHUP', onHup);
       policy.close();
       await app.close();
+      // Counts of folded refusals go to the ledger while the sink is still open.
+      await issuer.flushRefusals();
     },
   };
 }

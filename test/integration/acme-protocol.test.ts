@@ -370,7 +370,7 @@ describe('ACME orders, validation and finalize', () => {
     assert.ok(Number(last.headers['retry-after']) > 0 && Number(last.headers['retry-after']) <= 3600);
   });
 
-  it('finalize before ready is orderNotReady; a CSR with other names or a refused key is badCSR and the order stays ready', async () => {
+  it('finalize before ready is orderNotReady; a CSR with other names is badCSR, a refused key badPublicKey, and the order stays ready', async () => {
     const c = await bench.client('web');
     const host = name('fin1');
     const pending = await c.post(c.directory.newOrder!, { identifiers: [{ type: 'dns', value: name('notready') }] });
@@ -385,7 +385,7 @@ describe('ACME orders, validation and finalize', () => {
     assert.equal((await c.post(o.url, '')).json!.status, 'ready');
 
     const p384 = await c.post(o.finalize, { csr: csrFor([host], testKey('p384')).der.toString('base64url') });
-    assert.equal(errType(p384), acmeErr('badCSR'));
+    assert.equal(errType(p384), acmeErr('badPublicKey'));
     assert.match(String(p384.json!.detail), /ecdsa-p384/);
     assert.equal((await c.post(o.url, '')).json!.status, 'ready');
 

@@ -520,20 +520,23 @@ describe('the ledger', () => {
         spiffeId: null,
       });
 
-      const denials = await db.query<{ rule: string; code: string; requester_id: string; requested_spiffe_id: string | null; reason: string; requester: Record<string, unknown> }>(
-        'SELECT rule, code, requester_id, requested_spiffe_id, reason, requester FROM denials',
+      const denials = await db.query<{ rule: string; code: string; requester_id: string; requested_spiffe_id: string | null; reason: string; requester: Record<string, unknown>; repeat_count: number; client_address: string | null }>(
+        'SELECT rule, code, requester_id, requested_spiffe_id, reason, requester, repeat_count, client_address FROM denials',
       );
       assert.ok(!denials.rows.some((d) => /^authentication required/.test(d.reason)), 'a request without credentials is challenged, not denied');
-      assert.ok(denials.rows.some((d) => d.requester_id === 'removed-1' && d.rule === 'est:authentication'), 'a removed credential is denied');
+      // Failed authentication is recorded against what the credential claimed, marked unverified.
+      assert.ok(denials.rows.some((d) => d.requester_id === 'unverified basic: removed-1' && d.rule === 'est:authentication'), 'a removed credential is denied');
+      assert.ok(denials.rows.every((d) => d.client_address === '127.0.0.1'), 'every denial names the client address');
       const bindingRefused = denials.rows.filter((d) => d.rule === 'est:channel-binding').map((d) => d.requester_id).sort();
       assert.deepEqual(bindingRefused.filter((id) => id.startsWith('gw-')), ['gw-0042@gateways', 'gw-ra-1@devices']);
       assert.ok(denials.rows.every((d) => d.requester.popVouchedBy === undefined || d.requester_id === 'gw-ra-1@gateways'));
-      const count = (list: readonly [string, string][]) => {
+      const count = (list: readonly (readonly [string, string, number?])[]) => {
         const m = new Map<string, number>();
-        for (const [rule, code] of list) m.set(`${rule} ${code}`, (m.get(`${rule} ${code}`) ?? 0) + 1);
+        for (const [rule, code, n] of list) m.set(`${rule} ${code}`, (m.get(`${rule} ${code}`) ?? 0) + (n ?? 1));
         return m;
       };
-      assert.deepEqual(count(denials.rows.map((d) => [d.rule, d.code])), count(refusals), 'one denial per refusal, with its rule and code');
+      // Repeated failed authentications from one address are folded into a row with a count.
+      assert.deepEqual(count(denials.rows.map((d) => [d.rule, d.code, d.repeat_count] as const)), count(refusals), 'every refusal counted once, with its rule and code');
       const outside = denials.rows.find((d) => d.requested_spiffe_id === `spiffe://${TD}/gateway/gw-9999/device/x`);
       assert.equal(outside?.requester_id, 'gw-0042@gateways');
     } finally {

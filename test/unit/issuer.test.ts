@@ -47,7 +47,7 @@ const token = (ns: string, sa: string): Requester => ({
 const request = (over: Partial<IssuanceRequest> = {}): IssuanceRequest => ({
   path: 'api',
   requester: token('shop', 'cart'),
-  csrDer: buildCsr().der,
+  csr: buildCsr().der,
   ...over,
 });
 
@@ -61,6 +61,7 @@ before(async () => {
   issuer = new Issuer({ certificateDer: ca.issuingDer, privateKey: ca.issuingKey }, { current: policy }, sink, {
     issued: (path, rule) => outcomes.push(`issued ${path} ${rule}`),
     denied: (path, rule, code) => outcomes.push(`denied ${path} ${rule} ${code}`),
+    challenged: (path) => outcomes.push(`challenged ${path}`),
   });
 });
 
@@ -69,7 +70,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 test('issues an X509-SVID that an independent parser (pkijs) reads as the profile says', async () => {
   sink.events = [];
   const csr = buildCsr({ extensions: [caRequestExtension] });
-  const r = await issuer.issue(request({ csrDer: csr.der }));
+  const r = await issuer.issue(request({ csr: csr.der }));
   assert.ok(r.ok, JSON.stringify(!r.ok && r.error));
   const cert = pkijs.Certificate.fromBER(new Uint8Array(r.certificate.der));
   const exts = new Map((cert.extensions ?? []).map((e) => [e.extnID, e]));
@@ -108,10 +109,10 @@ test('serials are distinct, 16 bytes and positive', async () => {
 test('every refusal emits a denial event naming its rule and issues nothing', async () => {
   sink.events = [];
   const cases: [Partial<IssuanceRequest>, string, string][] = [
-    [{ csrDer: Buffer.from('junk') }, 'csr-check', 'bad-csr'],
-    [{ csrDer: buildCsr({ badSignature: true }).der }, 'csr-check', 'bad-csr'],
-    [{ csrDer: buildCsr({ key: testKey('p384') }).der }, 'guardrails', 'key-not-allowed'],
-    [{ csrDer: buildCsr({ extensions: [sanExtension({ uris: ['spiffe://example.org/ns/other/sa/x'] })] }).der }, 'kubernetes-service-accounts', 'identity-not-allowed'],
+    [{ csr: Buffer.from('junk') }, 'csr-check', 'bad-csr'],
+    [{ csr: buildCsr({ badSignature: true }).der }, 'csr-check', 'bad-csr'],
+    [{ csr: buildCsr({ key: testKey('p384') }).der }, 'guardrails', 'key-not-allowed'],
+    [{ csr: buildCsr({ extensions: [sanExtension({ uris: ['spiffe://example.org/ns/other/sa/x'] })] }).der }, 'kubernetes-service-accounts', 'identity-not-allowed'],
     [{ lifetimeSeconds: 2 * 86400 }, 'kubernetes-service-accounts', 'lifetime-not-allowed'],
     [{ requester: { kind: 'token', issuer: 'https://other.test', subject: 's', claims: {} } }, 'default-deny', 'no-matching-rule'],
     [{ path: 'est' }, 'default-deny', 'no-matching-rule'],

@@ -8,7 +8,9 @@ import type { FastifyRequest } from 'fastify';
 import type { JWK } from 'jose';
 import { parseEnvelope, payloadJson, publicAccountKey, thumbprint, verifySignature, type Envelope } from './jws.js';
 import type { NonceMint } from './nonces.js';
-import { fail, raise } from './problems.js';
+import { acmeAnswer, acmeError, fail, raise, type AcmeProblem } from './problems.js';
+import type { Issuer } from '../../issuance/issuer.js';
+import type { UnverifiedRequester } from '../../audit/event.js';
 import type { Account, AcmeStore } from './store.js';
 import type { Urls } from './urls.js';
 
@@ -61,12 +63,22 @@ export function forgetAccount(id: string): void {
 
 export const JOSE_CONTENT_TYPE = 'application/jose+json';
 
+/** Rule name of ACME's own authentication refusals. */
+export const ACME_AUTHENTICATION_RULE = 'acme:authentication';
+
 export async function authenticate(
   req: FastifyRequest,
   urls: Urls,
   mode: KeyMode,
-  deps: { readonly store: AcmeStore; readonly nonces: NonceMint },
+  deps: { readonly store: AcmeStore; readonly nonces: NonceMint; readonly issuer: Issuer },
 ): Promise<Signed> {
+  // A request whose signer is unknown, not valid, or whose signature does not verify failed
+  // authentication: recorded like on every path, against the key id it named, then answered.
+  const refused = async (claimed: string | null, problem: AcmeProblem): Promise<never> => {
+    const requester: UnverifiedRequester = { kind: 'unverified', presented: 'acme-jws', claimed };
+    const outcome = await deps.issuer.refuse({ path: 'acme', requester, client: req.ip }, { code: 'unauthenticated', rule: ACME_AUTHENTICATION_RULE, reason: problem.detail });
+    raise(outcome.kind === 'unavailable' ? acmeAnswer(outcome) : problem);
+  };
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== JOSE_CONTENT_TYPE) {
     fail('malformed', `Content-Type must be ${JOSE_CONTENT_TYPE}, not ${JSON.stringify(type || 'none')}`, { status: 415 });
@@ -90,21 +102,22 @@ export async function authenticate(
 
   let signed: Signed;
   if (h.key.kind === 'kid') {
+    const kid = h.key.kid.slice(0, 256);
     const id = urls.accountIdOf(h.key.kid);
-    if (id === null) fail('accountDoesNotExist', `"kid" ${JSON.stringify(h.key.kid)} is not an account URL of this server`);
+    if (id === null) return refused(kid, acmeError('accountDoesNotExist', `"kid" ${JSON.stringify(h.key.kid)} is not an account URL of this server`));
     const account = await cachedAccount(deps.store, id);
-    if (account === null) fail('accountDoesNotExist', `no account ${h.key.kid}`);
-    if (account.status !== 'valid') fail('unauthorized', `account ${h.key.kid} is ${account.status}`);
+    if (account === null) return refused(kid, acmeError('accountDoesNotExist', `no account ${h.key.kid}`));
+    if (account.status !== 'valid') return refused(kid, acmeError('unauthorized', `account ${h.key.kid} is ${account.status}`));
     const alg = account.jwk.kty === 'EC' ? 'ES256' : 'RS256';
     if (h.alg !== alg) fail('badSignatureAlgorithm', `this account's key signs with ${alg}, not ${h.alg}`, { algorithms: [alg] });
     const payload = verifySignature(env, accountKey(account));
-    if (!payload.ok) raise(payload.problem);
+    if (!payload.ok) return refused(kid, payload.problem);
     signed = { by: 'account', account: account, payload: json(payload.value), envelope: env };
   } else {
     const key = publicAccountKey(h.key.jwk, h.alg);
     if (!key.ok) raise(key.problem);
     const payload = verifySignature(env, key.value.key);
-    if (!payload.ok) raise(payload.problem);
+    if (!payload.ok) return refused(`jwk ${await thumbprint(key.value.jwk)}`, payload.problem);
     signed = {
       by: 'jwk',
       jwk: key.value.jwk,

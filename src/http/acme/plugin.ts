@@ -7,6 +7,7 @@ import { ChallengeRunner } from './challenge-runner.js';
 import { AcmeContext, sendJson } from './context.js';
 import type { AcmeDeps } from './deps.js';
 import { AcmeFailure, acmeError, problemDocument, problemStatus, type AcmeProblem } from './problems.js';
+import { FRAMEWORK_STATUS, classifyFrameworkError, frameworkDetail, type FrameworkError } from '../framework-errors.js';
 import { accountRoutes } from './routes-accounts.js';
 import { authorizationRoutes } from './routes-authorizations.js';
 import { orderRoutes } from './routes-orders.js';
@@ -49,12 +50,9 @@ export async function acmePlugin(app: FastifyInstance, deps: AcmeDeps): Promise<
 
   app.setErrorHandler((err: FastifyError | AcmeFailure, req, reply) => {
     if (err instanceof AcmeFailure) return sendProblem(reply, err.problem);
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(reply, acmeError('malformed', 'the request body is too large', { status: 413 }));
-    if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
-      return sendProblem(reply, acmeError('malformed', err.message));
-    }
-    req.log.error({ err }, 'ACME request failed');
-    return sendProblem(reply, acmeError('serverInternal', 'internal error; try again later'));
+    const e = classifyFrameworkError(err);
+    if (e.kind === 'internal') req.log.error({ err }, 'ACME request failed');
+    return sendProblem(reply, frameworkAcmeProblem(e));
   });
 
   app.get(PATHS.directory, async (req, reply) => {
@@ -99,4 +97,15 @@ function sendProblem(reply: FastifyReply, p: AcmeProblem): FastifyReply {
   if (p.retryAfterSeconds !== undefined) reply.header('Retry-After', String(p.retryAfterSeconds));
   if (p.location !== undefined) reply.header('Location', p.location);
   return reply.code(problemStatus(p)).type('application/problem+json').send(problemDocument(p));
+}
+
+/** A framework error as ACME says it: `malformed` with the HTTP status, or serverInternal. */
+function frameworkAcmeProblem(e: FrameworkError): AcmeProblem {
+  if (e.kind === 'internal') return acmeError('serverInternal', 'internal error; try again later');
+  return acmeError('malformed', frameworkDetail(e, { mediaType: 'application/jose+json' }), { status: FRAMEWORK_STATUS[e.kind] });
+}
+
+/** For errors answered before the plugin's routes (the router's), in ACME's format. */
+export function sendAcmeFrameworkError(reply: FastifyReply, e: FrameworkError): FastifyReply {
+  return sendProblem(reply, frameworkAcmeProblem(e));
 }

@@ -1,6 +1,9 @@
 // ACME errors (RFC 8555 §6.7) as values: every refusal on the ACME path is one of these, sent as
 // an `application/problem+json` document of type `urn:ietf:params:acme:error:<type>`.
 
+import type { IssuanceError } from '../../issuance/issuer.js';
+import { REFUSAL_ANSWERS, answerCode, answerDetail } from '../refusal-answers.js';
+
 export const ACME_ERROR_STATUS = {
   accountDoesNotExist: 400,
   alreadyRevoked: 400,
@@ -61,13 +64,11 @@ export function problemDocument(p: AcmeProblem): Record<string, unknown> {
   };
 }
 
-/**
- * A policy refusal for a problem detail, naming the rule once: most refusals already name it in
- * their reason (`... not allowed by rule "acme-vms" ...`); the others (default-deny, guardrails)
- * get it appended.
- */
-export function policyDetail(reason: string, rule: string): string {
-  return reason.includes(`rule "${rule}"`) ? reason : `${reason} (policy rule "${rule}")`;
+/** The Issuer's refusal (or 503) as ACME says it, from the one refusal table. */
+export function acmeAnswer(error: IssuanceError): AcmeProblem {
+  const type = REFUSAL_ANSWERS[answerCode(error)].acme;
+  if (error.kind === 'unavailable') return acmeError(type, answerDetail(error), { status: 503, retryAfterSeconds: error.retryAfterSeconds });
+  return acmeError(type, answerDetail(error));
 }
 
 /** Thrown inside route handlers only, caught by the plugin's error handler and sent as-is. */

@@ -2,13 +2,12 @@
 
 import { randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { previewNames } from '../../policy/index.js';
 import { signer } from './authenticate.js';
 import { sendJson, type AcmeContext } from './context.js';
 import { checkCsrAgainstOrder, finalizeOrder } from './finalize.js';
 import { settleStaleOrder } from './finalize-recovery.js';
 import { readIdentifiers } from './identifiers.js';
-import { fail, policyDetail } from './problems.js';
+import { acmeAnswer, fail, raise } from './problems.js';
 import { CHALLENGE_TYPES, type Account, type NewAuthorization, type Order } from './store.js';
 import { PATHS } from './urls.js';
 import { orderStatus, orderView } from './views.js';
@@ -30,9 +29,14 @@ export function orderRoutes(app: FastifyInstance, ctx: AcmeContext): void {
       fail('malformed', '"notBefore" and "notAfter" are not supported: the policy sets the certificate\'s lifetime');
     }
     const identifiers = readIdentifiers(p.identifiers);
-    // Ask the policy now, so that nobody proves control of a name it would refuse at finalize.
-    const preview = previewNames(ctx.deps.policy.current, 'acme', { kind: 'acme-account', accountId: account.id, binding: account.binding }, identifiers);
-    if (!preview.allowed) fail('rejectedIdentifier', policyDetail(preview.reason, preview.rule));
+    // Ask now, so that nobody proves control of a name the policy would refuse at finalize.
+    const preview = await ctx.deps.issuer.preview({
+      path: 'acme',
+      requester: { kind: 'acme-account', accountId: account.id, binding: account.binding },
+      client: req.ip,
+      dnsNames: identifiers,
+    });
+    if (!preview.ok) raise(acmeAnswer(preview.error));
     await ctx.limits.newOrder(account.id);
 
     const now = ctx.now();
@@ -69,8 +73,9 @@ export function orderRoutes(app: FastifyInstance, ctx: AcmeContext): void {
     const order = await ownOrder(ctx, req.params.id, account, req.log);
     const status = orderStatus(order, ctx.now());
     if (status !== 'ready') fail('orderNotReady', `the order is ${status}, not ready`);
-    const csr = checkCsrAgainstOrder(signed.payload?.csr, order);
-    const cert = await finalizeOrder(order, account, csr, { store, issuer: ctx.deps.issuer, now: ctx.now });
+    const requester = { kind: 'acme-account' as const, accountId: account.id, binding: account.binding };
+    const csr = await checkCsrAgainstOrder(signed.payload?.csr, order, { path: 'acme', requester, client: req.ip }, ctx.deps.issuer);
+    const cert = await finalizeOrder(order, account, csr, { store, issuer: ctx.deps.issuer, now: ctx.now, client: req.ip });
     const done: Order = { ...order, status: 'valid', certificateSerial: cert.serial };
     return sendJson(reply, 200, orderView(done, urls, ctx.now()), urls.order(order.id));
   });

@@ -1,15 +1,17 @@
 // POST /v1/svids: the mesh-agent issuance endpoint. Translates JSON and HTTP authentication into
 // an IssuanceRequest and the Issuer's answer back into JSON; decides nothing itself.
 
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TLSSocket } from 'node:tls';
 import type { X509Certificate } from 'node:crypto';
-import type { Issuer, IssuanceError } from '../../issuance/issuer.js';
+import { CSR_CHECK_RULE, type Issuer, type IssuanceError } from '../../issuance/issuer.js';
+import type { UnverifiedRequester } from '../../audit/event.js';
 import { fromPem, toPem } from '../../pki/certificate.js';
 import type { Requester } from '../../policy/types.js';
 import { authenticatePeer } from '../auth/svid-peer.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
-import { problem, sendProblem, type Problem, type ProblemType } from '../problem.js';
+import { problem, sendProblem } from '../problem.js';
+import { apiProblem } from '../refusal-answers.js';
 
 export interface SvidApiDeps {
   readonly issuer: Issuer;
@@ -60,22 +62,31 @@ export async function svidApi(app: FastifyInstance, deps: SvidApiDeps): Promise<
     const auth = await authenticate(req, deps);
     if (!auth.ok) {
       reply.header('www-authenticate', 'Bearer realm="workload-ca"');
-      return sendProblem(reply, auth.problem);
+      if (auth.presented === null) {
+        // How HTTP authentication starts: a challenge and a count, nobody to refuse.
+        deps.issuer.challenged('api');
+        return sendProblem(reply, problem('unauthenticated', auth.reason));
+      }
+      const requester: UnverifiedRequester = { kind: 'unverified', presented: auth.presented, claimed: auth.claimed };
+      const error = await deps.issuer.refuse({ path: 'api', requester, client: req.ip }, { code: 'unauthenticated', rule: API_AUTHENTICATION_RULE, reason: auth.reason });
+      return sendIssuanceError(reply, error);
     }
     const csrs = fromPem(req.body.csr, 'CERTIFICATE REQUEST');
     if (csrs.length !== 1) {
-      return sendProblem(reply, problem('malformed-csr', 'csr must hold exactly one PEM "CERTIFICATE REQUEST" block'));
+      const error = await deps.issuer.refuse(
+        { path: 'api', requester: auth.requester, client: req.ip },
+        { code: 'bad-csr', rule: CSR_CHECK_RULE, reason: 'csr must hold exactly one PEM "CERTIFICATE REQUEST" block' },
+      );
+      return sendIssuanceError(reply, error);
     }
     const result = await deps.issuer.issue({
       path: 'api',
       requester: auth.requester,
-      csrDer: csrs[0]!,
+      client: req.ip,
+      csr: csrs[0]!,
       ...(req.body.ttl === undefined ? {} : { lifetimeSeconds: req.body.ttl }),
     });
-    if (!result.ok) {
-      if (result.error.kind === 'unavailable') reply.header('retry-after', String(result.error.retryAfterSeconds));
-      return sendProblem(reply, problemFor(result.error));
-    }
+    if (!result.ok) return sendIssuanceError(reply, result.error);
     const cert = result.certificate;
     if (wantsPem(req)) {
       return reply.code(201).type('application/pem-certificate-chain').send(toPem(cert.der) + chainPem);
@@ -95,32 +106,30 @@ function wantsPem(req: FastifyRequest): boolean {
   return (req.headers.accept ?? '').includes('application/pem-certificate-chain');
 }
 
-type Auth = { ok: true; requester: Requester } | { ok: false; problem: Problem };
+/** Rule name of the API's own authentication refusals. */
+export const API_AUTHENTICATION_RULE = 'api:authentication';
+
+type Auth =
+  | { ok: true; requester: Requester }
+  /** presented null: no credentials at all. */
+  | { ok: false; reason: string; presented: UnverifiedRequester['presented'] | null; claimed: string | null };
 
 async function authenticate(req: FastifyRequest, deps: SvidApiDeps): Promise<Auth> {
   const header = req.headers.authorization;
   if (header !== undefined) {
     const m = /^Bearer +([A-Za-z0-9._~+/=-]+)$/.exec(header);
-    if (!m) return { ok: false, problem: problem('unauthenticated', 'Authorization must be "Bearer <JWT>"') };
+    if (!m) return { ok: false, reason: 'Authorization must be "Bearer <JWT>"', presented: 'token', claimed: null };
     const verified = await deps.tokens.verify(m[1]!);
-    return verified.ok ? verified : { ok: false, problem: problem('unauthenticated', verified.reason) };
+    return verified.ok ? verified : { ok: false, reason: verified.reason, presented: 'token', claimed: verified.claimed };
   }
   const peer = authenticatePeer(req.raw.socket as TLSSocket, deps.issuing);
   if (peer === null) {
-    return { ok: false, problem: problem('unauthenticated', 'send a bearer token, or a current SVID from this CA as a TLS client certificate') };
+    return { ok: false, reason: 'send a bearer token, or a current SVID from this CA as a TLS client certificate', presented: null, claimed: null };
   }
-  return peer.ok ? peer : { ok: false, problem: problem('unauthenticated', peer.reason) };
+  return peer.ok ? peer : { ok: false, reason: peer.reason, presented: 'certificate', claimed: peer.claimed };
 }
 
-function problemFor(error: IssuanceError): Problem {
-  switch (error.kind) {
-    case 'unavailable':
-      return problem('audit-unavailable', `${error.message}; nothing was issued`);
-    case 'bad-csr':
-      return problem(error.code === 'unsupported-key' ? 'key-not-allowed' : 'malformed-csr', error.message);
-    case 'denied': {
-      const type: ProblemType = error.code === 'key-not-allowed' ? 'key-not-allowed' : error.code;
-      return problem(type, `${error.message} (rule ${error.rule})`, { rule: error.rule });
-    }
-  }
+function sendIssuanceError(reply: FastifyReply, error: IssuanceError): FastifyReply {
+  if (error.kind === 'unavailable') reply.header('retry-after', String(error.retryAfterSeconds));
+  return sendProblem(reply, apiProblem(error));
 }

@@ -6,9 +6,10 @@ import type { X509Certificate } from 'node:crypto';
 import type { Requester } from '../../policy/types.js';
 import { readCertificateNames } from '../../pki/certificate-names.js';
 
+/** null: no client certificate. On failure, `claimed` names the certificate for the denial row. */
 export type PeerResult =
   | { ok: true; requester: Extract<Requester, { kind: 'svid' }> }
-  | { ok: false; reason: string }
+  | { ok: false; reason: string; claimed: string }
   | null;
 
 interface Verified {
@@ -18,7 +19,7 @@ interface Verified {
 }
 
 /** Connections are long-lived; the chain is checked once per connection, the validity per request. */
-const verifiedSockets = new WeakMap<TLSSocket, Verified | { reason: string }>();
+const verifiedSockets = new WeakMap<TLSSocket, Verified | { reason: string; claimed: string }>();
 
 export function authenticatePeer(socket: TLSSocket, issuing: X509Certificate, now = Date.now()): PeerResult {
   let entry = verifiedSockets.get(socket);
@@ -28,27 +29,36 @@ export function authenticatePeer(socket: TLSSocket, issuing: X509Certificate, no
     entry = verifyPeer(peer, issuing);
     verifiedSockets.set(socket, entry);
   }
-  if ('reason' in entry) return { ok: false, reason: entry.reason };
-  if (now < entry.notBefore || now > entry.notAfter) return { ok: false, reason: 'client certificate is not currently valid' };
+  if ('reason' in entry) return { ok: false, reason: entry.reason, claimed: entry.claimed };
+  if (now < entry.notBefore || now > entry.notAfter) {
+    return { ok: false, reason: 'client certificate is not currently valid', claimed: `${entry.requester.spiffeId} (serial ${entry.requester.serial})` };
+  }
   return { ok: true, requester: entry.requester };
 }
 
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 
-function verifyPeer(peer: X509Certificate, issuing: X509Certificate): Verified | { reason: string } {
+function verifyPeer(peer: X509Certificate, issuing: X509Certificate): Verified | { reason: string; claimed: string } {
+  const refused = (reason: string) => ({ reason, claimed: describePeer(peer) });
   if (!peer.checkIssued(issuing) || !peer.verify(issuing.publicKey)) {
-    return { reason: 'client certificate was not issued by this CA' };
+    return refused('client certificate was not issued by this CA');
   }
-  if (peer.ca) return { reason: 'client certificate is a CA certificate' };
+  if (peer.ca) return refused('client certificate is a CA certificate');
   // Only X509-SVIDs carry clientAuth; the CA's own serverAuth-only HTTPS certificate does not.
-  if (!(peer.keyUsage ?? []).includes(CLIENT_AUTH)) return { reason: 'client certificate is not for client authentication' };
+  if (!(peer.keyUsage ?? []).includes(CLIENT_AUTH)) return refused('client certificate is not for client authentication');
   const read = readCertificateNames(peer.raw);
-  if (!read.ok) return { reason: `client certificate is not an X509-SVID: ${read.reason}` };
+  if (!read.ok) return refused(`client certificate is not an X509-SVID: ${read.reason}`);
   const [uri, ...more] = read.names.uris;
-  if (uri === undefined || more.length > 0 || !uri.startsWith('spiffe://')) return { reason: 'client certificate is not an X509-SVID' };
+  if (uri === undefined || more.length > 0 || !uri.startsWith('spiffe://')) return refused('client certificate is not an X509-SVID');
   return {
     requester: { kind: 'svid', spiffeId: uri, serial: peer.serialNumber.toLowerCase() },
     notBefore: Date.parse(peer.validFrom),
     notAfter: Date.parse(peer.validTo),
   };
+}
+
+/** Subject and serial of a certificate that did not authenticate: what it claims, bounded. */
+function describePeer(peer: X509Certificate): string {
+  const subject = (peer.subject ?? '').split('\n').join(', ').slice(0, 200);
+  return `${subject || '(empty subject)'} (serial ${peer.serialNumber.toLowerCase()})`;
 }

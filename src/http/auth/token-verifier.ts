@@ -11,7 +11,11 @@ const ALGORITHMS = ['ES256', 'RS256'];
 /** Verified tokens are remembered until they expire, so an agent's repeated calls cost one verify. */
 const CACHE_ENTRIES = 10_000;
 
-export type TokenResult = { ok: true; requester: Extract<Requester, { kind: 'token' }> } | { ok: false; reason: string };
+/**
+ * On failure, `claimed` is who the token said it was (`iss#sub`, read without trusting it), for
+ * the denial row; null when the token could not even be decoded.
+ */
+export type TokenResult = { ok: true; requester: Extract<Requester, { kind: 'token' }> } | { ok: false; reason: string; claimed: string | null };
 
 interface Trusted {
   readonly config: TokenIssuerConfig;
@@ -45,17 +49,18 @@ export class TokenVerifier {
       // The cap is re-checked on every hit (it is arithmetic), so no path around it can exist,
       // whatever put the entry there.
       const cap = this.lifetimeOf(hit.issuer, hit.lifetime);
-      return cap.ok ? { ok: true, requester: hit.requester } : { ok: false, reason: cap.reason };
+      return cap.ok ? { ok: true, requester: hit.requester } : { ok: false, reason: cap.reason, claimed: claimOf(hit.requester.claims) };
     }
 
     let unverified: JWTPayload;
     try {
       unverified = decodeJwt(token);
     } catch {
-      return { ok: false, reason: 'bearer token is not a JWT' };
+      return { ok: false, reason: 'bearer token is not a JWT', claimed: null };
     }
     const trusted = typeof unverified.iss === 'string' ? this.issuers.get(unverified.iss) : undefined;
-    if (!trusted) return { ok: false, reason: `token issuer ${JSON.stringify(unverified.iss ?? null)} is not trusted` };
+    const claimed = claimOf(unverified);
+    if (!trusted) return { ok: false, reason: `token issuer ${JSON.stringify(unverified.iss ?? null)} is not trusted`, claimed };
     try {
       const { payload } = await jwtVerify(token, trusted.keys, {
         issuer: trusted.config.issuer,
@@ -66,12 +71,12 @@ export class TokenVerifier {
       });
       const lifetime = { exp: payload.exp!, iat: payload.iat, nbf: payload.nbf };
       const cap = this.lifetimeOf(trusted, lifetime);
-      if (!cap.ok) return { ok: false, reason: cap.reason };
+      if (!cap.ok) return { ok: false, reason: cap.reason, claimed };
       const requester = { kind: 'token' as const, issuer: trusted.config.issuer, subject: payload.sub!, claims: payload };
       this.remember(cacheKey, { requester, issuer: trusted, lifetime });
       return { ok: true, requester };
     } catch (err) {
-      return { ok: false, reason: describe(err) };
+      return { ok: false, reason: describe(err), claimed };
     }
   }
 
@@ -96,4 +101,10 @@ function describe(err: unknown): string {
   if (err instanceof errors.JWKSNoMatchingKey) return 'no key of the issuer matches the token';
   if (err instanceof Error) return `token rejected: ${err.message}`;
   return 'token rejected';
+}
+
+/** `iss#sub` as the token states them, printable and bounded: it is attacker-chosen text. */
+function claimOf(payload: JWTPayload): string {
+  const part = (v: unknown): string => (typeof v === 'string' ? v.replace(/[^\x21-\x7e]/g, '?').slice(0, 200) : '?');
+  return `${part(payload.iss)}#${part(payload.sub)}`;
 }

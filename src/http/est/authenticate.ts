@@ -29,18 +29,15 @@ export type AuthResult =
   | {
       readonly ok: false;
       readonly reason: string;
-      /** What was presented, for the ledger. */
-      readonly requester: EstRequester;
       /**
-       * False when the request carried no credentials at all (no client certificate, no
-       * Authorization header): the start of HTTP authentication, answered with the challenge
-       * and not recorded as a denial. True for every credential that failed.
+       * The credential that failed: HTTP Basic if one was sent, else the client certificate.
+       * null when the request carried no credentials at all: the start of HTTP authentication,
+       * answered with the challenge and not recorded as a denial.
        */
-      readonly presented: boolean;
+      readonly presented: 'basic' | 'certificate' | null;
+      /** Who the credential named (a Basic user name, a certificate's name), for the ledger; unverified. */
+      readonly claimed: string | null;
     };
-
-/** The name recorded for a request that presented nothing usable. */
-export const UNAUTHENTICATED = '(unauthenticated)';
 
 interface PeerFacts {
   readonly leaf: X509Certificate;
@@ -106,41 +103,28 @@ export async function authenticate(ctx: AuthContext): Promise<AuthResult> {
   }
 
   if (ctx.authorization !== undefined) {
-    return basic(ctx, peer);
+    return basic(ctx);
   }
-  const requester: EstRequester = {
-    kind: 'est-client',
-    name: peer?.name ?? UNAUTHENTICATED,
-    label: ctx.label,
-    certificate: peer?.certificate ?? null,
-    auth: 'none',
-    spiffeId: null,
-  };
   return {
     ok: false,
     reason: certificateProblem ?? 'authentication required: a client certificate, or HTTP Basic credentials',
-    requester,
-    presented: peer !== null,
+    presented: peer === null ? null : 'certificate',
+    claimed: peer === null ? null : `${peer.name} (serial ${peer.certificate.serial})`,
   };
 }
 
-async function basic(ctx: AuthContext, peer: PeerFacts | null): Promise<AuthResult> {
+async function basic(ctx: AuthContext): Promise<AuthResult> {
   const header = ctx.authorization!;
-  const refused = (reason: string, name: string): AuthResult => ({
-    ok: false,
-    reason,
-    requester: { kind: 'est-client', name, label: ctx.label, certificate: peer?.certificate ?? null, auth: 'none', spiffeId: null },
-    presented: true,
-  });
+  const refused = (reason: string, claimed: string | null): AuthResult => ({ ok: false, reason, presented: 'basic', claimed });
   const m = /^Basic +([A-Za-z0-9+/]+={0,2})$/i.exec(header);
-  if (!m) return refused('the Authorization header must be "Basic <base64 of user:password>"', UNAUTHENTICATED);
+  if (!m) return refused('the Authorization header must be "Basic <base64 of user:password>"', null);
   const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  if (colon <= 0) return refused('the Basic credentials must be "user:password"', UNAUTHENTICATED);
+  if (colon <= 0) return refused('the Basic credentials must be "user:password"', null);
   const name = decoded.slice(0, colon);
   const password = decoded.slice(colon + 1);
   // The name goes into the ledger even when refused, but only in a harmless shape.
-  const shownName = /^[\x21-\x7e]{1,128}$/.test(name) ? name : UNAUTHENTICATED;
+  const shownName = /^[\x21-\x7e]{1,128}$/.test(name) ? name : null;
   const version = ctx.users.version();
   const cached = basicVerified.get(ctx.socket);
   const ok = (cached !== undefined && cached.header === header && cached.version === version) || (await ctx.users.verify(name, password));

@@ -4,19 +4,15 @@
 
 import { readFileSync } from 'node:fs';
 import type { X509Certificate } from 'node:crypto';
-import type { AuditSink } from '../../audit/event.js';
 import type { EstConfig } from '../../config/config.js';
 import type { Issuer, PolicySource } from '../../issuance/issuer.js';
 import { TrustAnchors } from './anchors.js';
 import { ENROLL_OPERATIONS, type EstDeps, type EstLabel } from './plugin.js';
-import { RefusalRecorder, type EstObserver } from './refusals.js';
 import { BasicUsers } from './users.js';
 
 export interface EstWiring {
   readonly issuer: Issuer;
   readonly policy: PolicySource;
-  readonly audit: AuditSink;
-  readonly observer: EstObserver;
   readonly root: X509Certificate;
   readonly issuing: X509Certificate;
 }
@@ -44,7 +40,6 @@ export function buildEstDeps(config: EstConfig, wiring: EstWiring): EstDeps {
     anchors: readAnchors(config.trustAnchors, 'est.trustAnchors'),
     trustRegistrationAuthorities: config.trustRegistrationAuthorities,
     labels,
-    refusals: new RefusalRecorder(wiring.audit, wiring.policy, wiring.observer),
   };
 }
 

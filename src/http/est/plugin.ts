@@ -7,15 +7,18 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TLSSocket } from 'node:tls';
 import { createHash, type X509Certificate } from 'node:crypto';
-import type { IssuanceError, Issuer, PolicySource } from '../../issuance/issuer.js';
-import { parseCsr, verifyProofOfPossession, type ParsedCsr } from '../../pki/csr.js';
+import type { UnverifiedRequester } from '../../audit/event.js';
+import type { Issuer, PolicySource, RefusalReason } from '../../issuance/issuer.js';
+import type { CheckedCsr } from '../../pki/csr.js';
 import { certsOnly } from '../../pki/pkcs7.js';
 import type { TrustAnchors } from './anchors.js';
-import { authenticate, UNAUTHENTICATED, type EstRequester } from './authenticate.js';
+import { authenticate, type EstRequester } from './authenticate.js';
 import { checkChannelBinding, mayCarryChallengePassword } from './channel-binding.js';
 import { csrAttributes } from './csrattrs.js';
 import { checkSameNames } from './reenroll.js';
-import { EST_RULES, type EstRefusal, type RefusalRecorder } from './refusals.js';
+import { EST_RULES } from './rules.js';
+import { estError } from '../refusal-answers.js';
+import { FRAMEWORK_STATUS, classifyFrameworkError, frameworkDetail, type FrameworkError } from '../framework-errors.js';
 import { registrationAuthority } from './registration-authority.js';
 import { sendEstError, type EstError } from './reply.js';
 import { makeServerKey, multipartKeyAndCertificate } from './serverkeygen.js';
@@ -50,7 +53,6 @@ export interface EstDeps {
   /** Whether the unlabeled path trusts registration authorities among those clients. */
   readonly trustRegistrationAuthorities: boolean;
   readonly labels: ReadonlyMap<string, EstLabel>;
-  readonly refusals: RefusalRecorder;
 }
 
 /** What the onRequest hook established, for the handler (and the error handler) to use. */
@@ -72,18 +74,12 @@ export async function estApi(app: FastifyInstance, deps: EstDeps): Promise<void>
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: EST_BODY_LIMIT }, (_req, body, done) => done(null, body));
 
   app.setErrorHandler(async (err: { code?: string; statusCode?: number; message: string }, req, reply) => {
-    const error: EstError =
-      err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-        ? { status: 413, message: `the request body is larger than ${EST_BODY_LIMIT} bytes` }
-        : err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || err.code === 'FST_ERR_CTP_MISSING_CONTENT_TYPE'
-          ? { status: 415, message: 'send Content-Type: application/pkcs10' }
-          : err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500
-            ? { status: 400, message: err.message }
-            : { status: 500, message: 'internal error' };
-    if (error.status === 500) req.log.error({ err }, 'EST request failed');
+    const e = classifyFrameworkError(err);
+    const error = estFrameworkError(e);
+    if (e.kind === 'internal') req.log.error({ err }, 'EST request failed');
     const a = admitted.get(req);
     if (a !== undefined && error.status !== 500) {
-      return refuse(reply, deps, a.requester, error, { rule: EST_RULES.request, code: 'bad-request', reason: error.message });
+      return refuse(req, reply, deps, a.requester, error, { rule: EST_RULES.request, code: 'bad-request', reason: error.message });
     }
     return sendEstError(reply, error);
   });
@@ -125,37 +121,39 @@ async function admit(req: FastifyRequest, reply: FastifyReply, deps: EstDeps, op
   const raw = (req.params as { label?: string }).label;
   const shownLabel = label ?? (raw !== undefined && LABEL.test(raw) ? raw : null);
   if (label === undefined) {
-    const requester: EstRequester = { kind: 'est-client', name: UNAUTHENTICATED, label: shownLabel, certificate: null, auth: 'none', spiffeId: null, operation };
+    // Refused before anyone authenticated: recorded against what is known, the label asked for.
+    const requester: UnverifiedRequester = { kind: 'unverified', presented: 'none', claimed: shownLabel === null ? null : `label ${shownLabel}` };
     const error: EstError = { status: 404, message: `no EST label ${JSON.stringify(raw)} is configured` };
-    return refuse(reply, deps, requester, error, { rule: EST_RULES.request, code: 'bad-request', reason: error.message });
+    return refuse(req, reply, deps, requester, error, { rule: EST_RULES.request, code: 'bad-request', reason: error.message });
   }
   const configured = label === null ? null : deps.labels.get(label)!;
   const anchors = configured?.anchors ?? deps.anchors;
   const socket = req.raw.socket as TLSSocket;
   const auth = await authenticate({ socket, authorization: req.headers.authorization, label, anchors, issuing: deps.issuing, users: deps.users });
   if (!auth.ok) {
-    const requester = { ...auth.requester, operation };
-    if (!auth.presented) {
+    if (auth.presented === null) {
       // The first half of HTTP authentication (libest always starts so): challenge, count, no denial.
-      deps.refusals.challenged(requester);
+      deps.issuer.challenged('est', label ?? '');
       return sendEstError(reply, { status: 401, message: auth.reason });
     }
-    return refuse(reply, deps, requester, { status: 401, message: auth.reason }, { rule: EST_RULES.authentication, code: 'unauthenticated', reason: auth.reason });
+    const requester: UnverifiedRequester = { kind: 'unverified', presented: auth.presented, claimed: auth.claimed };
+    return refuse(req, reply, deps, requester, { status: 401, message: auth.reason }, { rule: EST_RULES.authentication, code: 'unauthenticated', reason: auth.reason });
   }
   const trustsRas = configured?.trustRegistrationAuthorities ?? deps.trustRegistrationAuthorities;
   const voucher = registrationAuthority(trustsRas, auth.certificate, auth.requester);
   const requester: EstRequester = { ...auth.requester, operation, ...(voucher === null ? {} : { popVouchedBy: voucher }) };
   if (operation === 'simplereenroll' && requester.auth !== 'svid') {
     const reason = 'simplereenroll needs the current, unexpired certificate from this CA as the TLS client certificate';
-    return refuse(reply, deps, requester, { status: 401, message: reason }, { rule: EST_RULES.authentication, code: 'unauthenticated', reason });
+    return refuse(req, reply, deps, requester, { status: 401, message: reason }, { rule: EST_RULES.authentication, code: 'unauthenticated', reason });
   }
   admitted.set(req, { label, requester, certificate: auth.certificate });
 }
 
 async function enroll(req: FastifyRequest, reply: FastifyReply, deps: EstDeps, operation: EnrollOperation): Promise<FastifyReply> {
   const { requester, certificate } = admitted.get(req)!;
-  const badRequest = (error: EstError, code: EstRefusal['code'] = 'bad-request') =>
-    refuse(reply, deps, requester, error, { rule: EST_RULES.request, code, reason: error.message });
+  const context = { path: 'est' as const, requester, client: req.ip };
+  const badRequest = (error: EstError, code: RefusalReason['code'] = 'bad-request') =>
+    refuse(req, reply, deps, requester, error, { rule: EST_RULES.request, code, reason: error.message });
 
   if (mediaType(req.headers['content-type']) !== 'application/pkcs10') {
     return badRequest({ status: 415, message: `send Content-Type: application/pkcs10 (got ${req.headers['content-type'] ?? 'none'})` });
@@ -167,45 +165,39 @@ async function enroll(req: FastifyRequest, reply: FastifyReply, deps: EstDeps, o
   if (!decoded.ok) return badRequest(decoded.error, 'bad-csr');
   const der = decoded.der;
 
-  // Only what EST itself adds is checked here; the CSR proper is the Issuer's to judge. A CSR that
-  // does not parse or verify goes straight to it, to be refused and recorded like on every path.
-  let csr: ParsedCsr | null = null;
+  // What EST itself adds (channel binding, reenroll's same names, serverkeygen's new key) needs
+  // the CSR read first: it is checked once, by the Issuer, and handed back to it as checked. A
+  // plain simpleenroll goes to the Issuer as received.
+  let csr: CheckedCsr | null = null;
   if (operation !== 'simpleenroll' || mayCarryChallengePassword(der)) {
-    const parsed = parseCsr(der);
-    if (parsed.ok && verifyProofOfPossession(parsed.csr)) csr = parsed.csr;
-  }
-  if (csr !== null) {
+    const accepted = await deps.issuer.acceptCsr(context, der);
+    if (!accepted.ok) return sendEstError(reply, estError(accepted.error));
+    csr = accepted.csr;
     const csrSha256 = createHash('sha256').update(der).digest('hex');
     // An RA's forwarded CSR carries the device's binding to the RA's downstream connection,
     // which the RA checked; its signature (proof of possession of the key) is still verified.
     if (csr.challengePassword !== null && requester.popVouchedBy === undefined) {
       const binding = checkChannelBinding(req.raw.socket as TLSSocket, csr.challengePassword);
       if (!binding.ok) {
-        return refuse(reply, deps, requester, { status: 401, message: binding.reason }, {
-          rule: EST_RULES.channelBinding,
-          code: 'unauthenticated',
-          reason: binding.reason,
-          csrSha256,
-        });
+        const error = await deps.issuer.refuse({ ...context, csrSha256 }, { rule: EST_RULES.channelBinding, code: 'unauthenticated', reason: binding.reason });
+        return sendEstError(reply, estError(error));
       }
     }
     if (operation === 'simplereenroll') {
-      const same = checkSameNames(certificate!, der, csr);
+      const same = checkSameNames(certificate!, csr);
       if (!same.ok) {
-        return refuse(reply, deps, requester, { status: 403, message: same.reason }, {
-          rule: EST_RULES.reenroll,
-          code: 'identity-not-allowed',
-          reason: same.reason,
-          csrSha256,
-          requestedSpiffeId: csr.requested.uris[0] ?? null,
-        });
+        const error = await deps.issuer.refuse(
+          { ...context, csrSha256, requestedSpiffeId: csr.requested.uris[0] ?? null },
+          { rule: EST_RULES.reenroll, code: 'identity-not-allowed', reason: same.reason },
+        );
+        return sendEstError(reply, estError(error));
       }
     }
   }
 
-  const serverKey = operation === 'serverkeygen' && csr !== null ? await makeServerKey(der, csr) : null;
-  const result = await deps.issuer.issue({ path: 'est', requester, csrDer: serverKey?.csrDer ?? der });
-  if (!result.ok) return sendEstError(reply, estErrorFor(result.error));
+  const serverKey = operation === 'serverkeygen' && csr !== null ? await makeServerKey(csr) : null;
+  const result = await deps.issuer.issue({ ...context, csr: serverKey?.csrDer ?? csr ?? der });
+  if (!result.ok) return sendEstError(reply, estError(result.error));
 
   const pkcs7 = certsOnly([result.certificate.der]);
   if (serverKey !== null) {
@@ -215,22 +207,28 @@ async function enroll(req: FastifyRequest, reply: FastifyReply, deps: EstDeps, o
   return writeEstReply(reply, 200, { 'Content-Type': PKCS7_CERTS_ONLY, 'Content-Transfer-Encoding': 'base64' }, encodeBase64Body(pkcs7));
 }
 
-/** Records the refusal, then answers with it; if the ledger cannot take the record, 503. */
-async function refuse(reply: FastifyReply, deps: EstDeps, requester: EstRequester, error: EstError, refusal: EstRefusal): Promise<FastifyReply> {
-  const recorded = await deps.refusals.record(requester, refusal);
-  if (!recorded.ok) {
-    return sendEstError(reply, { status: 503, message: `audit log unavailable: ${recorded.reason}`, retryAfterSeconds: recorded.retryAfterSeconds });
-  }
-  return sendEstError(reply, error);
+/**
+ * Records a refusal EST makes itself, then answers with `error`, which says it in EST's terms
+ * (a 404 for an unknown label, a 415, ...); if the ledger cannot take the record, 503.
+ */
+async function refuse(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  deps: EstDeps,
+  requester: EstRequester | UnverifiedRequester,
+  error: EstError,
+  why: RefusalReason,
+): Promise<FastifyReply> {
+  const outcome = await deps.issuer.refuse({ path: 'est', requester, client: req.ip }, why);
+  return sendEstError(reply, outcome.kind === 'unavailable' ? estError(outcome) : error);
 }
 
-function estErrorFor(error: IssuanceError): EstError {
-  switch (error.kind) {
-    case 'unavailable':
-      return { status: 503, message: `${error.message}; nothing was issued`, retryAfterSeconds: error.retryAfterSeconds };
-    case 'bad-csr':
-      return { status: 400, message: `bad CSR (${error.code}): ${error.message}` };
-    case 'denied':
-      return { status: error.code === 'key-not-allowed' ? 400 : 403, message: `${error.code}: ${error.message} (rule ${error.rule})` };
-  }
+/** A framework error as EST says it: the status with a line of text. */
+function estFrameworkError(e: FrameworkError): EstError {
+  return { status: FRAMEWORK_STATUS[e.kind], message: frameworkDetail(e, { bodyLimit: EST_BODY_LIMIT, mediaType: 'application/pkcs10' }) };
+}
+
+/** For errors answered before the plugin's routes (the router's), in EST's format. */
+export function sendEstFrameworkError(reply: FastifyReply, e: FrameworkError): FastifyReply {
+  return sendEstError(reply, estFrameworkError(e));
 }

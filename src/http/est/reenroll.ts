@@ -5,13 +5,13 @@
 import type { X509Certificate } from 'node:crypto';
 import { ipBytes, subjectOfCertificate } from '../../pki/certificate.js';
 import { subjectOfCsr } from '../../pki/csr-encode.js';
-import type { ParsedCsr } from '../../pki/csr.js';
+import type { CheckedCsr } from '../../pki/csr.js';
 import { readCertificateNames } from '../../pki/certificate-names.js';
 
 export type SameNames = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
-export function checkSameNames(current: X509Certificate, csrDer: Uint8Array, csr: ParsedCsr): SameNames {
-  if (!Buffer.from(subjectOfCertificate(current.raw)).equals(subjectOfCsr(csrDer))) {
+export function checkSameNames(current: X509Certificate, csr: CheckedCsr): SameNames {
+  if (!Buffer.from(subjectOfCertificate(current.raw)).equals(subjectOfCsr(csr.der))) {
     return { ok: false, reason: 'simplereenroll must keep the subject of the current certificate (an empty subject: openssl req -subj "/")' };
   }
   const have = certificateSans(current);

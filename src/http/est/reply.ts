@@ -5,7 +5,7 @@ import type { FastifyReply } from 'fastify';
 import { writeEstReply } from './writer.js';
 
 export interface EstError {
-  readonly status: 400 | 401 | 403 | 404 | 413 | 415 | 500 | 503;
+  readonly status: 400 | 401 | 403 | 404 | 413 | 414 | 415 | 431 | 500 | 503;
   readonly message: string;
   readonly retryAfterSeconds?: number;
 }

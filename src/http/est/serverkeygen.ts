@@ -6,7 +6,7 @@
 
 import { generateKeyPair, randomBytes, type KeyObject } from 'node:crypto';
 import { encodeCsr, subjectOfCsr } from '../../pki/csr-encode.js';
-import type { ParsedCsr } from '../../pki/csr.js';
+import type { CheckedCsr } from '../../pki/csr.js';
 import { encodeBase64Body } from './wire.js';
 
 export interface ServerKey {
@@ -15,11 +15,11 @@ export interface ServerKey {
   readonly csrDer: Buffer;
 }
 
-export async function makeServerKey(clientCsrDer: Uint8Array, clientCsr: ParsedCsr): Promise<ServerKey> {
+export async function makeServerKey(clientCsr: CheckedCsr): Promise<ServerKey> {
   const privateKey = await new Promise<KeyObject>((resolve, reject) =>
     generateKeyPair('ec', { namedCurve: 'prime256v1' }, (err, _pub, priv) => (err ? reject(err) : resolve(priv))),
   );
-  return { privateKey, csrDer: encodeCsr(privateKey, subjectOfCsr(clientCsrDer), clientCsr.requested) };
+  return { privateKey, csrDer: encodeCsr(privateKey, subjectOfCsr(clientCsr.der), clientCsr.requested) };
 }
 
 export function multipartKeyAndCertificate(privateKey: KeyObject, pkcs7: Uint8Array): { contentType: string; body: string } {
