@@ -8,14 +8,14 @@
 
 import { X509Certificate } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { RawAcmeClient, completeOrder, newAccountKey } from './lib/acme-client.js';
+import { RawAcmeClient, completeOrder, newAccountKey } from '../test/support/acme-client.js';
 import { startEmbeddedServer, type EmbeddedServer } from './lib/embedded-server.js';
 import { machineInfo, commandLine } from './lib/report.js';
-import { ErrorCounter, summarizeLatencies, type ErrorTally } from './lib/stats.js';
-import { acmeSampleProblem, createEab, startHttp01Responder, type AcmeSample, type Http01Responder } from './scenarios/acme.js';
-import { startDnsServer } from '../test/helpers/dns-server.js';
-import { buildCsr, sanExtension, testKey } from '../test/helpers/csr.js';
-import { freePort } from '../test/helpers/infra.js';
+import { ErrorCounter, summarizeLatencies, type ErrorTally } from '../test/support/stats.js';
+import { acmeSampleProblem, createEab, startHttp01Responder, type AcmeSample, type Http01Responder } from '../test/support/scenarios/acme.js';
+import { startDnsServer } from '../test/support/dns-server.js';
+import { buildCsr, sanExtension, testKey } from '../test/support/csr.js';
+import { freePort } from '../test/support/infra.js';
 
 const USAGE = `usage: npm run bench:acme -- [--production] [--duration SECONDS] [--concurrency 1,64] [--workers N|auto]
 

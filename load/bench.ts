@@ -12,8 +12,8 @@ import { mintCredentials } from './lib/tokens.js';
 import { parseOptions, type BenchOptions } from './lib/options.js';
 import { commandLine, levelNotes, machineInfo, markdownTable, printHeader, writeJson, type BenchReport, type LevelReport, type ServerInfo } from './lib/report.js';
 import { runLevel, type Target } from './lib/runner.js';
-import { verifySamples } from './lib/verify.js';
-import { credentialFromToken, prepareRequests, readTokenFile, type Credential } from './lib/workload.js';
+import { verifySamples } from '../test/support/verify.js';
+import { credentialFromToken, prepareRequests, readTokenFile, type Credential } from '../test/support/workload.js';
 
 
 interface Setup {

@@ -15,9 +15,9 @@ import { parseArgs } from 'node:util';
 import { Client } from 'undici';
 import { cpuBetween, cpuSnapshot, type CpuUse } from './lib/cpu.js';
 import { startEmbeddedServer } from './lib/embedded-server.js';
-import { LABEL, TRUST_DOMAIN, prepareRequests, prepareWorld, verifySamples, type EstRequest, type Gateway, type Verification } from './lib/est-workload.js';
+import { LABEL, TRUST_DOMAIN, prepareRequests, prepareWorld, verifySamples, type EstRequest, type Gateway, type Verification } from '../test/support/est-workload.js';
 import { commandLine, machineInfo } from './lib/report.js';
-import { ErrorCounter, Reservoir, summarizeLatencies, type ErrorTally, type LatencySummary } from './lib/stats.js';
+import { ErrorCounter, Reservoir, summarizeLatencies, type ErrorTally, type LatencySummary } from '../test/support/stats.js';
 
 interface Options {
   readonly durationSeconds: number;

@@ -13,8 +13,8 @@ import { Redis } from 'ioredis';
 import { AUDIT_JOB_OPTIONS } from '../src/audit/bullmq-sink.js';
 import type { IssuedEvent } from '../src/audit/event.js';
 import { AUDIT_QUEUE } from '../src/audit/queue-names.js';
-import { createDatabase } from '../test/helpers/infra.js';
-import { startCli } from '../test/helpers/server.js';
+import { createDatabase } from '../test/support/infra.js';
+import { startCli } from '../test/support/server.js';
 
 const { values } = parseArgs({
   options: {

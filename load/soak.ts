@@ -6,13 +6,13 @@
 
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
-import { runArrivalRate, runClosedLoop, type MixEntry } from './lib/drive.js';
+import { runArrivalRate, runClosedLoop, type MixEntry } from '../test/support/drive.js';
 import { replaceSection } from './lib/benchmarks-file.js';
-import { awaitLedger } from './lib/ledger-check.js';
+import { awaitLedger } from '../test/support/ledger-check.js';
 import { RssSampler } from './lib/memory.js';
 import { commandLine, machineInfo } from './lib/report.js';
 import { startSuiteServer, type SuiteServer } from './lib/suite-server.js';
-import type { Scenario } from './scenarios/scenario.js';
+import type { Scenario } from '../test/support/scenarios/scenario.js';
 
 const USAGE = `usage: npm run soak -- [--minutes 10] [--rate N] [--clients 256] [--report-every 30] [--no-write]
 

@@ -11,13 +11,13 @@
 
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { runClosedLoop, type DriveResult, type MixEntry } from './lib/drive.js';
+import { runClosedLoop, type DriveResult, type MixEntry } from '../test/support/drive.js';
 import { replaceSection } from './lib/benchmarks-file.js';
-import { awaitLedger, type LedgerCheck } from './lib/ledger-check.js';
+import { awaitLedger, type LedgerCheck } from '../test/support/ledger-check.js';
 import { RssSampler, type ProcessMemory } from './lib/memory.js';
 import { commandLine, machineInfo, type MachineInfo } from './lib/report.js';
 import { startSuiteServer, type SuiteServer } from './lib/suite-server.js';
-import type { Scenario } from './scenarios/scenario.js';
+import type { Scenario } from '../test/support/scenarios/scenario.js';
 
 const USAGE = `usage: npm run bench -- [options]
 

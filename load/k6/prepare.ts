@@ -16,7 +16,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { encodeCsr } from '../../src/pki/csr-encode.js';
-import { readTokenFile } from '../lib/workload.js';
+import { readTokenFile } from '../../test/support/workload.js';
 
 const EMPTY_SUBJECT = Buffer.from([0x30, 0x00]);
 

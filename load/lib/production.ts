@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import { AUDIT_QUEUE } from '../../src/audit/queue-names.js';
 import { DEV_TOKEN_AUDIENCE, DEV_TOKEN_ISSUER } from '../../src/config/config.js';
 import { defaultPolicyYaml } from '../../src/policy/index.js';
-import { createDatabase, type TestDatabase } from '../../test/helpers/infra.js';
+import { createDatabase, type TestDatabase } from '../../test/support/infra.js';
 
 export interface ProductionBackend {
   readonly env: NodeJS.ProcessEnv;

@@ -4,8 +4,8 @@
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { relative } from 'node:path';
+import type { VerificationResult } from '../../test/support/verify.js';
 import type { LevelResult } from './runner.js';
-import type { VerificationResult } from './verify.js';
 
 export interface MachineInfo {
   readonly cpuModel: string;

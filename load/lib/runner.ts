@@ -8,8 +8,9 @@
 import { setMaxListeners } from 'node:events';
 import { Pool } from 'undici';
 import { cpuBetween, cpuSnapshot, type CpuSnapshot, type CpuUse } from './cpu.js';
-import { ErrorCounter, Reservoir, summarizeLatencies, type ErrorTally, type LatencySummary } from './stats.js';
-import type { PreparedRequest } from './workload.js';
+import { ErrorCounter, Reservoir, summarizeLatencies, type ErrorTally, type LatencySummary } from '../../test/support/stats.js';
+import type { IssuedSample } from '../../test/support/verify.js';
+import { svidsPath, type PreparedRequest } from '../../test/support/workload.js';
 
 /** In-flight requests get this long after the deadline before they are aborted. */
 const DRAIN_GRACE_MS = 10_000;
@@ -26,12 +27,6 @@ export interface LevelPlan {
   readonly warmupSeconds: number;
   readonly durationSeconds: number;
   readonly verifySample: number;
-}
-
-/** A successful answer kept for verification, with the request that produced it. */
-export interface IssuedSample {
-  readonly request: PreparedRequest;
-  readonly body: string;
 }
 
 export interface LevelResult {
@@ -58,10 +53,6 @@ interface Recorder {
   warmup: number;
   warmupErrors: number;
   afterDeadline: number;
-}
-
-export function svidsPath(url: URL): string {
-  return `${url.pathname.replace(/\/+$/, '')}/v1/svids`;
 }
 
 export async function runLevel(target: Target, requests: readonly PreparedRequest[], plan: LevelPlan): Promise<LevelRun> {

@@ -6,19 +6,17 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEV_TOKEN_AUDIENCE, DEV_TOKEN_ISSUER } from '../../src/config/config.js';
-import { defaultPolicyYaml } from '../../src/policy/index.js';
-import { startDnsServer } from '../../test/helpers/dns-server.js';
-import { freePort } from '../../test/helpers/infra.js';
-import { acmeScenario, startHttp01Responder, type AcmeSample } from '../scenarios/acme.js';
-import { apiScenario } from '../scenarios/api.js';
-import { estScenario, type EstSample } from '../scenarios/est.js';
-import type { Scenario } from '../scenarios/scenario.js';
+import { startDnsServer } from '../../test/support/dns-server.js';
+import { TRUST_DOMAIN, prepareRequests as prepareEstRequests, prepareWorld, suitePolicy } from '../../test/support/est-workload.js';
+import { freePort } from '../../test/support/infra.js';
+import { acmeScenario, startHttp01Responder, type AcmeSample } from '../../test/support/scenarios/acme.js';
+import { apiScenario } from '../../test/support/scenarios/api.js';
+import { estScenario, type EstSample } from '../../test/support/scenarios/est.js';
+import type { Scenario } from '../../test/support/scenarios/scenario.js';
+import type { IssuedSample } from '../../test/support/verify.js';
+import { prepareRequests as prepareApiRequests } from '../../test/support/workload.js';
 import { startEmbeddedServer, type EmbeddedServer } from './embedded-server.js';
-import { LABEL, TRUST_DOMAIN, prepareRequests as prepareEstRequests, prepareWorld } from './est-workload.js';
-import type { IssuedSample } from './runner.js';
 import { mintCredentials } from './tokens.js';
-import { prepareRequests as prepareApiRequests } from './workload.js';
 
 export interface SuiteServerOptions {
   readonly workers: number | 'auto';
@@ -83,13 +81,4 @@ export async function startSuiteServer(o: SuiteServerOptions): Promise<SuiteServ
     await stop();
     throw err;
   }
-}
-
-/** The default policy (what an operator starts from) and the gateway rule of the EST walk-through. */
-export function suitePolicy(): string {
-  return `${defaultPolicyYaml({ trustDomain: TRUST_DOMAIN, tokenIssuer: DEV_TOKEN_ISSUER, audience: DEV_TOKEN_AUDIENCE })}
-  - name: gateway-fleet
-    match: { paths: [est], est: { label: ${LABEL}, auth: [trust-anchor], name: "gw-*" } }
-    grant: { spiffeId: 'spiffe://{trustDomain}/gateway/{requester.name}/device/*', defaultLifetime: 1h }
-`;
 }

@@ -1,8 +1,8 @@
 // Development tokens for the bench, minted with the real `workload-ca token` command: distinct
 // namespaces and service accounts, so per-identity caching cannot serve one answer to all.
 
+import { spiffeIdFor, type Credential } from '../../test/support/workload.js';
 import type { EmbeddedServer, Identity } from './embedded-server.js';
-import { spiffeIdFor, type Credential } from './workload.js';
 
 /** Longer than any run (the soak included), so no token expires mid-run. */
 const TOKEN_TTL_SECONDS = 4 * 3600;

@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import acme from 'acme-client';
-import { startAcmeBench, type AcmeBench } from '../helpers/acme.js';
-import { https } from '../helpers/server.js';
-import { scratchDir } from '../helpers/scratch.js';
+import { startAcmeBench, type AcmeBench } from '../support/acme.js';
+import { https } from '../support/server.js';
+import { scratchDir } from '../support/scratch.js';
 
 const exec = promisify(execFile);
 const TD = 'workload-ca.test';

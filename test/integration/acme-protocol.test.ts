@@ -8,11 +8,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { RawAcmeClient, completeOrder, dns01Value, eabJws, newAccountKey } from '../../load/lib/acme-client.js';
-import { startAcmeBench, type AcmeBench } from '../helpers/acme.js';
-import { buildCsr, sanExtension, testKey } from '../helpers/csr.js';
-import { https } from '../helpers/server.js';
-import { scratchDir } from '../helpers/scratch.js';
+import { RawAcmeClient, completeOrder, dns01Value, eabJws, newAccountKey } from '../support/acme-client.js';
+import { startAcmeBench, type AcmeBench } from '../support/acme.js';
+import { buildCsr, sanExtension, testKey } from '../support/csr.js';
+import { https } from '../support/server.js';
+import { scratchDir } from '../support/scratch.js';
 
 const run = promisify(execFile);
 const TD = 'workload-ca.test';

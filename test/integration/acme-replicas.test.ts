@@ -6,12 +6,12 @@ import { strict as assert } from 'node:assert';
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { RawAcmeClient, completeOrder, newAccountKey } from '../../load/lib/acme-client.js';
-import { startDnsServer, type DnsServer } from '../helpers/dns-server.js';
-import { buildCsr, sanExtension } from '../helpers/csr.js';
-import { createDatabase, freePort, startRedis, startRelay, type Relay, type TestDatabase, type TestRedis } from '../helpers/infra.js';
-import { https, startCli, startServer, type TestProcess, type TestServer } from '../helpers/server.js';
-import { eventually } from '../helpers/eventually.js';
+import { RawAcmeClient, completeOrder, newAccountKey } from '../support/acme-client.js';
+import { startDnsServer, type DnsServer } from '../support/dns-server.js';
+import { buildCsr, sanExtension } from '../support/csr.js';
+import { createDatabase, freePort, startRedis, startRelay, type Relay, type TestDatabase, type TestRedis } from '../support/infra.js';
+import { https, startCli, startServer, type TestProcess, type TestServer } from '../support/server.js';
+import { eventually } from '../support/eventually.js';
 
 const ADMIN = `admin-${randomBytes(8).toString('hex')}`;
 const TD = 'workload-ca.test';

@@ -8,10 +8,10 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { RawAcmeClient, newAccountKey } from '../../load/lib/acme-client.js';
-import { startAcmeBench, type AcmeBench } from '../helpers/acme.js';
-import { startServer } from '../helpers/server.js';
-import { scratchDir } from '../helpers/scratch.js';
+import { RawAcmeClient, newAccountKey } from '../support/acme-client.js';
+import { startAcmeBench, type AcmeBench } from '../support/acme.js';
+import { startServer } from '../support/server.js';
+import { scratchDir } from '../support/scratch.js';
 
 const TD = 'workload-ca.test';
 const DENIED_LOOPBACK = '127.0.0.2';

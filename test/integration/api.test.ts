@@ -10,9 +10,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { openEmbeddedLedger } from '../../src/ledger/pglite.js';
-import { buildCsr, caRequestExtension, keyCertSignExtension, sanExtension, testKey } from '../helpers/csr.js';
-import { https, removeDataDir, startServer, type TestServer } from '../helpers/server.js';
-import { scratchDir } from '../helpers/scratch.js';
+import { buildCsr, caRequestExtension, keyCertSignExtension, sanExtension, testKey } from '../support/csr.js';
+import { https, removeDataDir, startServer, type TestServer } from '../support/server.js';
+import { scratchDir } from '../support/scratch.js';
 
 const TD = 'workload-ca.test';
 let server: TestServer;

@@ -7,8 +7,8 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ROOT } from '../helpers/server.js';
-import { scratchDir } from '../helpers/scratch.js';
+import { ROOT } from '../support/server.js';
+import { scratchDir } from '../support/scratch.js';
 
 async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
   try {

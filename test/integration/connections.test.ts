@@ -11,9 +11,9 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { promisify } from 'node:util';
-import { buildCsr } from '../helpers/csr.js';
-import { https, removeDataDir, startServer, type TestServer } from '../helpers/server.js';
-import { scratchDir } from '../helpers/scratch.js';
+import { buildCsr } from '../support/csr.js';
+import { https, removeDataDir, startServer, type TestServer } from '../support/server.js';
+import { scratchDir } from '../support/scratch.js';
 
 const HEADERS_MS = 2000;
 const HANDSHAKE_MS = 2000;

@@ -12,12 +12,12 @@ import { connect, type TLSSocket } from 'node:tls';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openEmbeddedLedger } from '../../src/ledger/pglite.js';
-import { buildCsr } from '../helpers/csr.js';
+import { buildCsr } from '../support/csr.js';
 import {
   curl, expiredSvid, manufacturerPki, multipartParts, openssl, opensslCsr, pkcs7Certificates, rawHttps, type CurlResult, type ManufacturerPki, type RawResponse,
-} from '../helpers/est.js';
-import { https, removeDataDir, ROOT, startServer, type TestServer } from '../helpers/server.js';
-import { scratchDir } from '../helpers/scratch.js';
+} from '../support/est.js';
+import { https, removeDataDir, ROOT, startServer, type TestServer } from '../support/server.js';
+import { scratchDir } from '../support/scratch.js';
 
 const TD = 'workload-ca.test';
 const PASSWORD = 'correct horse battery staple';

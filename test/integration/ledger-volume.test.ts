@@ -7,10 +7,10 @@ import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createDatabase, startRedis, type TestDatabase, type TestRedis } from '../helpers/infra.js';
-import { issueMany } from '../helpers/load.js';
+import { createDatabase, startRedis, type TestDatabase, type TestRedis } from '../support/infra.js';
+import { issueMany } from '../support/load.js';
 import { readMigrations } from '../../src/ledger/migrate.js';
-import { ROOT, removeDataDir, startCli, startServer, type TestProcess, type TestServer } from '../helpers/server.js';
+import { ROOT, removeDataDir, startCli, startServer, type TestProcess, type TestServer } from '../support/server.js';
 
 let db: TestDatabase;
 let redis: TestRedis;

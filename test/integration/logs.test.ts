@@ -3,8 +3,8 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildCsr } from '../helpers/csr.js';
-import { https, removeDataDir, startServer, type TestServer } from '../helpers/server.js';
+import { buildCsr } from '../support/csr.js';
+import { https, removeDataDir, startServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
 let token: string;

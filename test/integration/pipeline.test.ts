@@ -9,10 +9,10 @@ import { randomUUID, randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { AUDIT_QUEUE } from '../../src/audit/queue-names.js';
-import { createDatabase, startRedis, startRelay, type Relay, type TestDatabase, type TestRedis } from '../helpers/infra.js';
-import { issueMany } from '../helpers/load.js';
-import { https, removeDataDir, startCli, startServer, type TestProcess, type TestServer } from '../helpers/server.js';
-import { eventually as pollUntil } from '../helpers/eventually.js';
+import { createDatabase, startRedis, startRelay, type Relay, type TestDatabase, type TestRedis } from '../support/infra.js';
+import { issueMany } from '../support/load.js';
+import { https, removeDataDir, startCli, startServer, type TestProcess, type TestServer } from '../support/server.js';
+import { eventually as pollUntil } from '../support/eventually.js';
 
 const ADMIN = 'test-admin-token-0123456789';
 let db: TestDatabase;
@@ -81,7 +81,7 @@ describe('the ledger pipeline', () => {
     assert.equal(r.statuses.get(201), 50);
     const denied = await https(server, 'POST', '/v1/svids', {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ csr: (await import('../helpers/csr.js')).buildCsr().pem, ttl: 86400 * 30 }),
+      body: JSON.stringify({ csr: (await import('../support/csr.js')).buildCsr().pem, ttl: 86400 * 30 }),
     });
     assert.equal(denied.status, 403);
     await ledgerMatchesReceived();
@@ -169,7 +169,7 @@ describe('the ledger pipeline', () => {
     const started = Date.now();
     const res = await https(server, 'POST', '/v1/svids', {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ csr: (await import('../helpers/csr.js')).buildCsr().pem }),
+      body: JSON.stringify({ csr: (await import('../support/csr.js')).buildCsr().pem }),
     });
     const elapsed = Date.now() - started;
     assert.equal(res.status, 503, res.body);

@@ -5,9 +5,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildCsr } from '../helpers/csr.js';
-import { https, removeDataDir, startServer, type TestServer } from '../helpers/server.js';
-import { eventually } from '../helpers/eventually.js';
+import { buildCsr } from '../support/csr.js';
+import { https, removeDataDir, startServer, type TestServer } from '../support/server.js';
+import { eventually } from '../support/eventually.js';
 
 let server: TestServer;
 let token: string;

@@ -13,9 +13,9 @@ import { connect } from 'node:tls';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { openEmbeddedLedger } from '../../src/ledger/pglite.js';
-import { startAcmeBench, type AcmeBench } from '../helpers/acme.js';
-import { buildCsr } from '../helpers/csr.js';
-import { https, removeDataDir } from '../helpers/server.js';
+import { startAcmeBench, type AcmeBench } from '../support/acme.js';
+import { buildCsr } from '../support/csr.js';
+import { https, removeDataDir } from '../support/server.js';
 
 const ISSUER = 'https://token-issuer.workload-ca.test';
 let bench: AcmeBench;

@@ -9,9 +9,9 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { mintDevToken } from '../../src/dev/token-issuer.js';
-import { buildCsr } from '../helpers/csr.js';
-import { https, removeDataDir, startServer, type TestServer } from '../helpers/server.js';
-import { scratchDir } from '../helpers/scratch.js';
+import { buildCsr } from '../support/csr.js';
+import { https, removeDataDir, startServer, type TestServer } from '../support/server.js';
+import { scratchDir } from '../support/scratch.js';
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });

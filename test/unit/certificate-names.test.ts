@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, generateKeyPairSync, sign } from 'node:crypto';
 import { readCertificateNames, renderNames } from '../../src/pki/certificate-names.js';
-import { OIDS, TRUE, bitString, commonNameOnly, explicit, hex, octets, oid, seq, tlv } from '../helpers/der.js';
+import { OIDS, TRUE, bitString, commonNameOnly, explicit, hex, octets, oid, seq, tlv } from '../support/der.js';
 
 const ascii = (s: string) => Buffer.from(s, 'latin1');
 

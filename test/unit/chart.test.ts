@@ -12,7 +12,7 @@ import { Ajv } from 'ajv';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { loadConfig } from '../../src/config/config.js';
 import { parsePolicy } from '../../src/policy/document.js';
-import { scratchDir } from '../helpers/scratch.js';
+import { scratchDir } from '../support/scratch.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CHART = join(ROOT, 'helm/workload-ca');

@@ -10,7 +10,7 @@ import { stringify as toYaml } from 'yaml';
 import { DEFAULT_TLS_CIPHERS, loadConfig, type Config } from '../../src/config/config.js';
 import { TABLES, withSettingsTables } from '../../src/config/readme.js';
 import { SETTINGS, type Setting } from '../../src/config/settings.js';
-import { scratchDir } from '../helpers/scratch.js';
+import { scratchDir } from '../support/scratch.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 

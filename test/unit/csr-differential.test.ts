@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { parseCsr, verifyProofOfPossession } from '../../src/pki/csr.js';
-import { NULL, OIDS, commonNameOnly, hex, oid, seq, tlv } from '../helpers/der.js';
+import { NULL, OIDS, commonNameOnly, hex, oid, seq, tlv } from '../support/der.js';
 
 const FIXTURES = resolve(import.meta.dirname, '../fixtures');
 const SEED = 0x5eed_c5a;

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { MAX_CSR_BYTES, parseCsr, verifyProofOfPossession } from '../../src/pki/csr.js';
 import { fromPem } from '../../src/pki/certificate.js';
 import { OID } from '../../src/pki/oids.js';
-import { buildCsr, caRequestExtension, keyCertSignExtension, sanExtension, testKey } from '../helpers/csr.js';
-import { scratchDir } from '../helpers/scratch.js';
+import { buildCsr, caRequestExtension, keyCertSignExtension, sanExtension, testKey } from '../support/csr.js';
+import { scratchDir } from '../support/scratch.js';
 
 function rejected(der: Buffer): { code: string; message: string } {
   const r = parseCsr(der);

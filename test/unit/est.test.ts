@@ -25,7 +25,7 @@ import { encodeCsr, subjectOfCsr } from '../../src/pki/csr-encode.js';
 import { parseCsr, verifyProofOfPossession } from '../../src/pki/csr.js';
 import { certsOnly } from '../../src/pki/pkcs7.js';
 import { evaluate, parsePolicy, type Decision, type Policy, type PolicyInput, type Requester } from '../../src/policy/index.js';
-import { scratchDir } from '../helpers/scratch.js';
+import { scratchDir } from '../support/scratch.js';
 
 const dir = scratchDir('est-unit-');
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));

@@ -12,8 +12,8 @@ import { initCa, loadCa, type LoadedCa } from '../../src/ca/ceremony.js';
 import { Issuer, type IssuanceRequest } from '../../src/issuance/issuer.js';
 import { defaultPolicyYaml, parsePolicy, type Policy } from '../../src/policy/index.js';
 import type { Requester } from '../../src/policy/types.js';
-import { buildCsr, caRequestExtension, sanExtension, testKey } from '../helpers/csr.js';
-import { scratchDir } from '../helpers/scratch.js';
+import { buildCsr, caRequestExtension, sanExtension, testKey } from '../support/csr.js';
+import { scratchDir } from '../support/scratch.js';
 
 class RecordingSink implements AuditSink {
   events: AuditEvent[] = [];

@@ -12,7 +12,7 @@ import { request } from 'undici';
 import { prepare } from '../../load/k6/prepare.js';
 import { startResponder } from '../../load/k6/http01-responder.js';
 import { parseCsr, verifyProofOfPossession } from '../../src/pki/csr.js';
-import { scratchDir } from '../helpers/scratch.js';
+import { scratchDir } from '../support/scratch.js';
 
 const K6 = resolve(import.meta.dirname, '../../load/k6');
 const ENTRY_SCRIPTS = ['api.js', 'acme.js', 'est.js', 'mixed.js'];

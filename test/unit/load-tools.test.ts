@@ -4,13 +4,13 @@ import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { runArrivalRate, runClosedLoop, type MixEntry } from '../../load/lib/drive.js';
-import { pkcs7LeafSerial } from '../../load/scenarios/est.js';
-import { normalizeSerial, type Scenario, type ScenarioKind } from '../../load/scenarios/scenario.js';
+import { runArrivalRate, runClosedLoop, type MixEntry } from '../support/drive.js';
+import { pkcs7LeafSerial } from '../support/scenarios/est.js';
+import { normalizeSerial, type Scenario, type ScenarioKind } from '../support/scenarios/scenario.js';
 import { report } from '../../load/profile-report.js';
 import { certsOnly } from '../../src/pki/pkcs7.js';
 import { fromPem } from '../../src/pki/certificate.js';
-import { scratchDir } from '../helpers/scratch.js';
+import { scratchDir } from '../support/scratch.js';
 
 describe('serials the load tools reconcile with the ledger', () => {
   test('the serial read from an EST reply equals the certificate’s, sign byte and case aside', () => {

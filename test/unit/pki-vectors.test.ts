@@ -15,7 +15,7 @@ import { encodeCsr } from '../../src/pki/csr-encode.js';
 import { bytesOf, childrenOf, readWhole } from '../../src/pki/der.js';
 import { publicKeyBits, signEcdsaSha256, spkiDer } from '../../src/pki/keys.js';
 import { certsOnly } from '../../src/pki/pkcs7.js';
-import { scratchDir } from '../helpers/scratch.js';
+import { scratchDir } from '../support/scratch.js';
 
 const FIXTURES = resolve(import.meta.dirname, '../fixtures/pki');
 const pinned = JSON.parse(readFileSync(join(FIXTURES, 'vectors.json'), 'utf8')) as Record<string, string>;

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { checkLeafProfile, type LeafExpectation } from '../../src/pki/profile-check.js';
-import { OIDS as O, TRUE, commonNameOnly, hex, oid, seq, tlv } from '../helpers/der.js';
+import { OIDS as O, TRUE, commonNameOnly, hex, oid, seq, tlv } from '../support/der.js';
 
 const ascii = (s: string) => Buffer.from(s, 'latin1');
 const OIDS = Object.fromEntries(Object.entries(O).map(([k, v]) => [k, oid(v)])) as Record<keyof typeof O, Buffer>;

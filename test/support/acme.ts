@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { RawAcmeClient, newAccountKey } from '../../load/lib/acme-client.js';
+import { RawAcmeClient, newAccountKey } from './acme-client.js';
 import { startDnsServer, type DnsServer } from './dns-server.js';
 import { freePort } from './infra.js';
 import { https, startServer, type TestServer } from './server.js';

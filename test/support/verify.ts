@@ -2,7 +2,13 @@
 // a fast answer that is not a correct certificate must not count as throughput.
 
 import { X509Certificate } from 'node:crypto';
-import type { IssuedSample } from './runner.js';
+import type { PreparedRequest } from './workload.js';
+
+/** A successful answer kept for verification, with the request that produced it. */
+export interface IssuedSample {
+  readonly request: PreparedRequest;
+  readonly body: string;
+}
 
 export interface SampleCheck {
   readonly serial: string | null;

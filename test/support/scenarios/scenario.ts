@@ -1,5 +1,5 @@
-// What the production suite and the soak drive: three enrollment paths behind one interface, so
-// one driver can run each alone or mixed, closed-loop or at a fixed arrival rate.
+// What the production suite, the soak and the cluster test drive: three enrollment paths behind
+// one interface, so one driver can run each alone or mixed, closed-loop or at a fixed arrival rate.
 //
 // A scenario prepares everything an attempt needs before any clock starts (keys, CSRs, tokens,
 // ACME accounts). An attempt is one unit of work as its client sees it: one SVID, one EST

@@ -6,7 +6,7 @@
 // attempts started, the same meaning as the k6 mixed script's per-scenario rates. Every serial a
 // client received, inside the measured window or not, is kept for the ledger reconciliation.
 
-import type { SampleCheck, Scenario, ScenarioClient, ScenarioKind } from '../scenarios/scenario.js';
+import type { SampleCheck, Scenario, ScenarioClient, ScenarioKind } from './scenarios/scenario.js';
 import { ErrorCounter, Reservoir, summarizeLatencies, type ErrorTally, type LatencySummary } from './stats.js';
 
 export interface MixEntry {

@@ -5,8 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'undici';
-import { LABEL, verifySamples, type EstRequest, type Gateway } from '../lib/est-workload.js';
-import { TAG, childrenOf, contentOf, expectTag, readWhole } from '../../src/pki/der.js';
+import { LABEL, verifySamples, type EstRequest, type Gateway } from '../est-workload.js';
+import { TAG, childrenOf, contentOf, expectTag, readWhole } from '../../../src/pki/der.js';
 import { describeError, serialHex, type Scenario, type ScenarioClient } from './scenario.js';
 
 export interface EstSample {

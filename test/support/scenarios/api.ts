@@ -2,9 +2,8 @@
 // connection. Requests (key, CSR, token, serialized body) are prepared up front and cycled.
 
 import { Client } from 'undici';
-import { type IssuedSample, svidsPath } from '../lib/runner.js';
-import { verifySamples } from '../lib/verify.js';
-import type { PreparedRequest } from '../lib/workload.js';
+import { verifySamples, type IssuedSample } from '../verify.js';
+import { svidsPath, type PreparedRequest } from '../workload.js';
 import { describeError, type Scenario, type ScenarioClient } from './scenario.js';
 
 export function apiScenario(url: URL, rootPem: string, requests: readonly PreparedRequest[]): Scenario<IssuedSample> {

@@ -1,6 +1,7 @@
-// The EST bench's world: a manufacturer root and a few gateways' factory certificates (made with
-// openssl, as a manufacturer would), the CA's configuration and policy for gateway enrollment,
-// device CSRs prepared before any clock starts, and the check of what came back.
+// The EST world of the benches and the cluster test: a manufacturer root and a few gateways'
+// factory certificates (made with openssl, as a manufacturer would), the CA's configuration and
+// policy for gateway enrollment (alone, or after the default rules as the suite runs it), device
+// CSRs prepared before any clock starts, and the check of what came back.
 
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, X509Certificate, type KeyObject } from 'node:crypto';
@@ -8,6 +9,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeCsr } from '../../src/pki/csr-encode.js';
 import { fromPem } from '../../src/pki/certificate.js';
+import { DEV_TOKEN_AUDIENCE, DEV_TOKEN_ISSUER } from '../../src/config/config.js';
+import { defaultPolicyYaml } from '../../src/policy/index.js';
 
 export interface Gateway {
   readonly name: string;
@@ -25,6 +28,12 @@ export interface EstRequest {
 
 export const TRUST_DOMAIN = 'bench.workload-ca.test';
 export const LABEL = 'gateways';
+
+/** The policy rule of the EST walk-through: each gateway enrolls the devices under its own name. */
+const GATEWAY_RULE = `  - name: gateway-fleet
+    match: { paths: [est], est: { label: ${LABEL}, auth: [trust-anchor], name: "gw-*" } }
+    grant: { spiffeId: 'spiffe://{trustDomain}/gateway/{requester.name}/device/*', defaultLifetime: 1h }
+`;
 
 function openssl(args: string[]): void {
   execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -54,14 +63,17 @@ export function prepareWorld(dir: string, gateways: number): { configFile: strin
     `version: 1
 guardrails: { trustDomain: ${TRUST_DOMAIN}, keyAlgorithms: [ecdsa-p256], maxLifetime: 24h }
 rules:
-  - name: gateway-fleet
-    match: { paths: [est], est: { label: ${LABEL}, auth: [trust-anchor], name: "gw-*" } }
-    grant: { spiffeId: 'spiffe://{trustDomain}/gateway/{requester.name}/device/*', defaultLifetime: 1h }
-`,
+${GATEWAY_RULE}`,
   );
   const configFile = join(dir, 'config.yaml');
   writeFileSync(configFile, `policyFile: ${policyFile}\nest:\n  labels:\n    ${LABEL}: { trustAnchors: [${root}.pem] }\n`);
   return { configFile, gateways: list };
+}
+
+/** The default policy (what an operator starts from) and the gateway rule of the EST walk-through. */
+export function suitePolicy(): string {
+  return `${defaultPolicyYaml({ trustDomain: TRUST_DOMAIN, tokenIssuer: DEV_TOKEN_ISSUER, audience: DEV_TOKEN_AUDIENCE })}
+${GATEWAY_RULE}`;
 }
 
 /** `count` device CSRs, spread over the gateways, each naming a device under its gateway. */

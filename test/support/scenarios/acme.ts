@@ -6,8 +6,8 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { Agent, request } from 'undici';
-import { RawAcmeClient, completeOrder, newAccountKey } from '../lib/acme-client.js';
-import { buildCsr, sanExtension, testKey } from '../../test/helpers/csr.js';
+import { RawAcmeClient, completeOrder, newAccountKey } from '../acme-client.js';
+import { buildCsr, sanExtension, testKey } from '../csr.js';
 import { describeError, type Scenario, type ScenarioClient } from './scenario.js';
 
 export interface AcmeSample {

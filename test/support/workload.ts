@@ -3,7 +3,7 @@
 
 import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { buildCsr } from '../../test/helpers/csr.js';
+import { buildCsr } from './csr.js';
 
 export interface Credential {
   readonly token: string;
@@ -17,6 +17,11 @@ export interface PreparedRequest {
   readonly headers: Readonly<Record<string, string>>;
   readonly privateKey: KeyObject;
   readonly credential: Credential;
+}
+
+/** Where POST /v1/svids is under a server URL that may carry a path prefix. */
+export function svidsPath(url: URL): string {
+  return `${url.pathname.replace(/\/+$/, '')}/v1/svids`;
 }
 
 /** The default policy's grant for a Kubernetes service-account token. */

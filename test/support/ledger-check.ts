@@ -2,7 +2,7 @@
 // are looked up in the Postgres ledger until all are there. The time that takes after the load
 // stops is the ledger's lag; what is still missing at the deadline is a lost audit record.
 
-import { normalizeSerial } from '../scenarios/scenario.js';
+import { normalizeSerial } from './scenarios/scenario.js';
 
 export interface LedgerCheck {
   readonly received: number;
