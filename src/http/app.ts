@@ -61,7 +61,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...fastifyTimeouts(deps.connections),
     return503OnClosing: true,
     // Errors the router and Node's parser answer themselves, in the protocol's format too.
-    frameworkErrors: (err, req, reply) => answerFrameworkError(classifyFrameworkError(err), req, reply),
+    frameworkErrors: (err, req, reply) => void answerFrameworkError(classifyFrameworkError(err), req, reply),
     clientErrorHandler: answerClientError,
   });
 

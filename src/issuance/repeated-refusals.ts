@@ -65,12 +65,8 @@ export class RepeatedRefusals {
     const pending = [...this.open.values()];
     this.open.clear();
     this.perSource.clear();
-    await Promise.all(
-      pending.map((w) => {
-        clearTimeout(w.timer);
-        return w.repeats > 0 ? this.summarize(w) : undefined;
-      }),
-    );
+    for (const w of pending) clearTimeout(w.timer);
+    await Promise.all(pending.filter((w) => w.repeats > 0).map((w) => this.summarize(w)));
   }
 
   private schedule(key: string): NodeJS.Timeout {

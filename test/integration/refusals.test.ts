@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:tls';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
+import type { DenialRecord } from '../../src/ledger/inventory.js';
 import { openEmbeddedLedger } from '../../src/ledger/pglite.js';
 import { startAcmeBench, type AcmeBench } from '../support/acme.js';
 import { buildCsr } from '../support/csr.js';
@@ -161,21 +162,10 @@ describe('the ledger after the server stops', () => {
   });
 });
 
-interface Denial {
-  path: string;
-  requester_kind: string;
-  requester_id: string;
-  rule: string;
-  code: string;
-  reason: string;
-  client_address: string | null;
-  repeat_count: number;
-}
-
-async function recentDenials(): Promise<Denial[]> {
+async function recentDenials(): Promise<DenialRecord[]> {
   const r = await https(bench.server, 'GET', '/v1/admin/denials?limit=1000', { headers: { authorization: `Bearer ${bench.adminToken}` } });
   assert.equal(r.status, 200, r.body);
-  return r.json().items as Denial[];
+  return r.json().items as DenialRecord[];
 }
 
 function rawRequest(text: string): Promise<string> {

@@ -2,8 +2,7 @@
 // type, flattened JWS, `url`, `jwk`-or-`kid` for the resource, the account's state, the
 // signature, and last the nonce, so that a forged request cannot use up a client's nonce.
 
-import type { KeyObject } from 'node:crypto';
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { JWK } from 'jose';
 import { parseEnvelope, payloadJson, publicAccountKey, thumbprint, verifySignature, type Envelope } from './jws.js';
@@ -31,7 +30,7 @@ function accountKey(a: Account): KeyObject {
   let key = keyCache.get(a.thumbprint);
   if (key === undefined) {
     if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear();
-    key = createPublicKey({ key: a.jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
+    key = createPublicKey({ key: a.jwk as JsonWebKey, format: 'jwk' });
     keyCache.set(a.thumbprint, key);
   }
   return key;

@@ -4,7 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { flattenedVerify, type JWK } from 'jose';
-import { acmeError, type AcmeProblem } from './problems.js';
+import { acmeError } from './problems.js';
 import { thumbprint, type Parsed } from './jws.js';
 import type { AcmeStore, EabKey } from './store.js';
 
@@ -47,7 +47,7 @@ export async function verifyEab(eab: unknown, accountJwk: JWK, newAccountUrl: st
   if (header.url !== newAccountUrl) return unauthorized(`"url" must be ${newAccountUrl}`);
   if (typeof header.kid !== 'string') return malformed('"kid" must be the key id you were given');
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return malformed('its payload must be the account key (JWK)');
-  let same = false;
+  let same: boolean;
   try {
     same = (await thumbprint(payload as JWK)) === (await thumbprint(accountJwk));
   } catch {

@@ -2,7 +2,7 @@
 // `nonce` and `url`, exactly one of `jwk` and `kid`, and only the algorithms we accept. Signature
 // verification itself is jose's; what this module adds is the protocol's rules around it.
 
-import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { createPublicKey, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { acmeError, type AcmeProblem } from './problems.js';
 
@@ -97,7 +97,7 @@ export function publicAccountKey(jwk: JWK, alg: AccountKeyAlgorithm): Parsed<{ j
   }
   let key: KeyObject;
   try {
-    key = createPublicKey({ key: pub as import('node:crypto').JsonWebKey, format: 'jwk' });
+    key = createPublicKey({ key: pub as JsonWebKey, format: 'jwk' });
   } catch (err) {
     return badKey(`the JWK is not a valid public key: ${(err as Error).message}`);
   }
@@ -123,7 +123,7 @@ export function verifySignature(env: Envelope, key: KeyObject): Parsed<Buffer> {
   if (!B64URL.test(env.protected) || !B64URL.test(env.payload) || !B64URL.test(env.signature)) return bad('its members must be base64url');
   const signature = Buffer.from(env.signature, 'base64url');
   const input = Buffer.from(`${env.protected}.${env.payload}`, 'ascii');
-  let ok = false;
+  let ok: boolean;
   try {
     if (env.header.alg === 'ES256') {
       ok = key.asymmetricKeyType === 'ec' && signature.length === 64 && verify('sha256', input, { key, dsaEncoding: 'ieee-p1363' }, signature);

@@ -56,7 +56,7 @@ function readAnchors(files: readonly string[], setting: string): TrustAnchors {
     try {
       pem = readFileSync(file, 'utf8');
     } catch (err) {
-      throw new Error(`${setting}: cannot read ${file}: ${(err as Error).message}`);
+      throw new Error(`${setting}: cannot read ${file}: ${(err as Error).message}`, { cause: err });
     }
     const anchors = TrustAnchors.fromPem(pem).certificates;
     if (anchors.length === 0) throw new Error(`${setting}: ${file} holds no PEM certificate`);
