@@ -13,6 +13,7 @@ import { startAcmeBench, type AcmeBench } from '../support/acme.js';
 import { buildCsr, sanExtension, testKey } from '../support/csr.js';
 import { https } from '../support/server.js';
 import { scratchDir } from '../support/scratch.js';
+import { eventually } from '../support/eventually.js';
 
 const run = promisify(execFile);
 const TD = 'workload-ca.test';
@@ -41,10 +42,7 @@ async function readyOrder(c: RawAcmeClient, names: string[]): Promise<{ url: str
     const ch = (authz.challenges as { type: string; url: string; token: string }[]).find((x) => x.type === 'http-01')!;
     bench.tokens.set(ch.token, c.keyAuthorization(ch.token));
     assert.equal((await c.post(ch.url, {})).status, 200);
-    for (let i = 0; i < 200 && authz.status === 'pending'; i++) {
-      await new Promise((r) => setTimeout(r, 25));
-      authz = (await c.post(authzUrl, '')).json!;
-    }
+    await eventually('the authorization to leave pending', async () => (authz = (await c.post(authzUrl, '')).json!).status !== 'pending', 10_000, 25);
     assert.equal(authz.status, 'valid', JSON.stringify(authz));
   }
   const again = await c.post(o.location!, '');
@@ -315,10 +313,7 @@ describe('ACME orders, validation and finalize', () => {
     bench.dns.setTxt(`_acme-challenge.${host}`, [dns01Value(c.keyAuthorization(ch.token))]);
     assert.equal((await c.post(ch.url, {})).json!.status, 'processing');
     let status = 'pending';
-    for (let i = 0; i < 200 && status === 'pending'; i++) {
-      await new Promise((r) => setTimeout(r, 25));
-      status = String((await c.post(authzUrl, '')).json!.status);
-    }
+    await eventually('the authorization to leave pending', async () => (status = String((await c.post(authzUrl, '')).json!.status)) !== 'pending', 10_000, 25);
     assert.equal(status, 'valid');
   });
 
@@ -343,11 +338,8 @@ describe('ACME orders, validation and finalize', () => {
       const authzUrl = (o.json!.authorizations as string[])[0]!;
       const ch = ((await c.post(authzUrl, '')).json!.challenges as { type: string; url: string }[]).find((x) => x.type === 'http-01')!;
       await c.post(ch.url, {}); // no token served: 404 at the responder
-      let authz = (await c.post(authzUrl, '')).json!;
-      for (let k = 0; k < 200 && authz.status === 'pending'; k++) {
-        await new Promise((r) => setTimeout(r, 25));
-        authz = (await c.post(authzUrl, '')).json!;
-      }
+      let authz: Record<string, unknown> = {};
+      await eventually('the authorization to leave pending', async () => (authz = (await c.post(authzUrl, '')).json!).status !== 'pending', 10_000, 25);
       assert.equal(authz.status, 'invalid');
       const failed = (authz.challenges as { type: string; error?: { type: string } }[]).find((x) => x.type === 'http-01')!;
       assert.equal(failed.error?.type, acmeErr('unauthorized'));

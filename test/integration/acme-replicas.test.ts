@@ -108,7 +108,9 @@ describe('ACME across two replicas', () => {
     assert.equal(ok.length, 1, results.map((r) => `${r.status} ${r.text}`).join('\n'));
     for (const r of results.filter((x) => x.status !== 200)) assert.equal(r.json!.type, 'urn:ietf:params:acme:error:orderNotReady');
     await eventually('the ledger row', async () => (await db.query('SELECT 1 FROM certificates WHERE spiffe_id = $1', [`spiffe://${TD}/vm/web/${host}`])).length === 1);
-    await new Promise((r) => setTimeout(r, 500));
+    // Every finalize has been answered, so a certificate any of them signed is in the audit queue
+    // by now; once the queue is empty, no second row can still be on its way.
+    await eventually('the audit queue drained', async () => /^workload_ca_audit_queue_depth 0$/m.test((await https(replicas[0]!, 'GET', '/metrics')).body));
     assert.equal((await db.query('SELECT 1 FROM certificates WHERE spiffe_id = $1', [`spiffe://${TD}/vm/web/${host}`])).length, 1);
     assert.equal((await db.query('SELECT 1 FROM acme_certificates')).length, 4);
     await c.close();

@@ -12,6 +12,7 @@ import { RawAcmeClient, newAccountKey } from '../support/acme-client.js';
 import { startAcmeBench, type AcmeBench } from '../support/acme.js';
 import { startServer } from '../support/server.js';
 import { scratchDir } from '../support/scratch.js';
+import { eventually } from '../support/eventually.js';
 
 const TD = 'workload-ca.test';
 const DENIED_LOOPBACK = '127.0.0.2';
@@ -32,10 +33,7 @@ async function attempt(c: RawAcmeClient, host: string, type: 'http-01' | 'tls-al
   prepare(ch.token);
   assert.equal((await c.post(ch.url, {})).status, 200);
   // The validation timeout is 3 s here; a refusal comes back long before it.
-  for (let i = 0; i < 300 && authz.status === 'pending'; i++) {
-    await new Promise((r) => setTimeout(r, 25));
-    authz = (await c.post(authzUrl, '')).json!;
-  }
+  await eventually('the authorization to leave pending', async () => (authz = (await c.post(authzUrl, '')).json!).status !== 'pending', 10_000, 25);
   return (authz.challenges as (ChallengeResult & { type: string })[]).find((x) => x.type === type)!;
 }
 

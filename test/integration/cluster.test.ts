@@ -132,7 +132,8 @@ describe('two replicas and two workers behind nginx', () => {
 
     const sessionsBefore = nginx.sessions().length;
     const load = runClosedLoop(mix, { concurrency: CLIENTS, warmupSeconds: 0, durationSeconds: 12, verifySample: 5 });
-    await new Promise((r) => setTimeout(r, 4000));
+    // The kill comes once the load is under way on every path: each has a certificate in the ledger.
+    await eventually('certificates from every path in the ledger', async () => (await db.query('SELECT DISTINCT path FROM certificates')).length === 3);
     process.kill(replicas[0]!.pid, 'SIGKILL');
     replicas[0] = null;
     await workers[0]!.stop('SIGKILL');
@@ -143,16 +144,24 @@ describe('two replicas and two workers behind nginx', () => {
     const finished = await Promise.all(orders.map((o) => o.finish()));
     for (const f of finished) assert.equal(f.status, 'valid');
 
+    // The outage itself: the load runs on replica 1 alone for a while, its clients reconnecting
+    // through nginx, before replica 0 comes back. A length of time, not a wait for a condition.
     await new Promise((r) => setTimeout(r, 2000));
     await startReplica(0);
     await startWorker(0);
     const during: DriveResult = await load;
 
+    // Sessions are logged when they end, and nginx flushes its access log every 100 ms. A session
+    // of replica 0 logged after the kill is one the restarted replica served.
+    const servedBy = (sessions: string[][]) => new Set(sessions.map((tried) => tried[tried.length - 1]));
+    const replica = (i: number) => `127.0.0.1:${ports[i]}`;
+    const both = (sessions: string[][]) => servedBy(sessions).has(replica(0)) && servedBy(sessions).has(replica(1));
+    await eventually('sessions of both replicas in the access log', () => both(nginx.sessions().slice(sessionsBefore)));
+
     // After the restart, nothing fails, and the balancer uses the restarted replica again.
-    await new Promise((r) => setTimeout(r, 300)); // nginx flushes its access log every 100 ms
     const afterMark = nginx.sessions().length;
     const calm: DriveResult = await runClosedLoop(mix, { concurrency: CLIENTS, warmupSeconds: 0, durationSeconds: 5, verifySample: 5 });
-    await new Promise((r) => setTimeout(r, 300)); // nginx flushes its access log every 100 ms
+    await eventually('a session of the restarted replica in the access log', () => servedBy(nginx.sessions().slice(afterMark)).has(replica(0)));
 
     const errors = during.kinds.flatMap((k) => k.errors.distinct.map((e) => ({ kind: k.kind, ...e })));
     const errorCount = during.kinds.reduce((n, k) => n + k.errors.total, 0);
@@ -162,11 +171,8 @@ describe('two replicas and two workers behind nginx', () => {
     assert.ok(errorCount <= CLIENTS * 3, `${errorCount} failed requests with ${CLIENTS} clients`);
     for (const k of calm.kinds) assert.equal(k.errors.total, 0, `${k.kind} after the restart: ${JSON.stringify(k.errors.distinct)}`);
     for (const k of [...during.kinds, ...calm.kinds]) assert.ok(k.completed > 0, `${k.kind} completed nothing`);
-    // Sessions are logged when they end: the load's connections are all closed by now.
-    const servedBy = (sessions: string[][]) => new Set(sessions.map((tried) => tried[tried.length - 1]));
     const all = nginx.sessions();
-    const replica = (i: number) => `127.0.0.1:${ports[i]}`;
-    assert.ok(servedBy(all.slice(sessionsBefore, afterMark)).has(replica(0)) && servedBy(all.slice(sessionsBefore, afterMark)).has(replica(1)), 'both replicas served the load');
+    assert.ok(both(all.slice(sessionsBefore, afterMark)), 'both replicas served the load');
     assert.ok(servedBy(all.slice(afterMark)).has(replica(0)), 'the restarted replica serves again');
 
     // What was received is right: sampled certificates chain to the root and name what was asked.
@@ -224,10 +230,7 @@ async function beginOrdersOn(replicaPort: number, lb: URL, count: number): Promi
       }
       const csr = buildCsr({ extensions: [sanExtension({ dns: [b.host] })] }).der.toString('base64url');
       let order = (await c.post(b.finalize, { csr })).json!;
-      while (order.status === 'processing') {
-        await new Promise((r) => setTimeout(r, 50));
-        order = (await c.post(b.orderUrl, '')).json!;
-      }
+      if (order.status === 'processing') await eventually('the order to leave processing', async () => (order = (await c.post(b.orderUrl, '')).json!).status !== 'processing', 30_000, 50);
       if (order.status !== 'valid') return { status: String(order.status), serial: '' };
       const chain = (await c.post(order.certificate as string, '')).text;
       return { status: 'valid', serial: new X509Certificate(chain).serialNumber };

@@ -11,6 +11,7 @@ import { createDatabase, startRedis, type TestDatabase, type TestRedis } from '.
 import { issueMany } from '../support/load.js';
 import { readMigrations } from '../../src/ledger/migrate.js';
 import { ROOT, removeDataDir, startCli, startServer, type TestProcess, type TestServer } from '../support/server.js';
+import { eventually } from '../support/eventually.js';
 
 let db: TestDatabase;
 let redis: TestRedis;
@@ -51,8 +52,7 @@ test('50,000 issuances become 50,000 ledger rows, written by two workers', async
   assert.deepEqual([...r.statuses], [[201, 50_000]]);
   assert.equal(new Set(r.serials).size, 50_000);
 
-  const deadline = Date.now() + 120_000;
-  while ((await db.count('certificates')) < 50_000 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 500));
+  await eventually('50,000 ledger rows', async () => (await db.count('certificates')) >= 50_000, 120_000, 500);
   const [counts] = await db.query<{ rows: number; serials: number }>('SELECT count(*)::int AS rows, count(DISTINCT serial)::int AS serials FROM certificates');
   assert.deepEqual(counts, { rows: 50_000, serials: 50_000 });
   const ledger = new Set((await db.query<{ serial: string }>('SELECT serial FROM certificates')).map((x) => x.serial));

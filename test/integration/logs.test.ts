@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildCsr } from '../support/csr.js';
 import { https, removeDataDir, startServer, type TestServer } from '../support/server.js';
+import { eventually } from '../support/eventually.js';
 
 let server: TestServer;
 let token: string;
@@ -35,12 +36,9 @@ function lines(): Line[] {
 }
 
 async function waitFor(pred: (l: Line) => boolean, what: string): Promise<Line> {
-  for (let i = 0; i < 50; i++) {
-    const hit = lines().find(pred);
-    if (hit) return hit;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`no log line ${what} in:\n${server.output()}`);
+  let hit: Line | undefined;
+  await eventually(() => `a log line ${what} in:\n${server.output()}`, () => (hit = lines().find(pred)) !== undefined, 2500, 50);
+  return hit!;
 }
 
 test('one request line and one decision line per issuance and per refusal, with no secret in any line', async () => {

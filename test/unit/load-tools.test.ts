@@ -41,6 +41,7 @@ function counting(kind: ScenarioKind, opts: { failEvery?: number; delayMs?: numb
       return Array.from({ length: count }, () => ({
         async attempt() {
           const n = ++attempts;
+          // A slow answer is what the arrival-rate test needs (every user busy), not a wait for anything.
           if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
           else await Promise.resolve();
           if (opts.failEvery && n % opts.failEvery === 0) return { ok: false as const, error: `${kind} failed` };
