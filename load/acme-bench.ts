@@ -134,7 +134,8 @@ async function runLevel(server: EmbeddedServer, concurrency: number, duration: n
           if (started >= warmupEnds && done <= ends) {
             latencies.push(done - started);
             requests += r.requests;
-            if (samples.length < 20 || Math.random() < 0.01) samples.push({ chainPem: r.chainPem, host: job.host, binding: job.binding, key: job.key });
+            if (samples.length < 20 || Math.random() < 0.01)
+              samples.push({ chainPem: r.chainPem, host: job.host, binding: job.binding, key: job.key });
           }
         } catch (err) {
           if (started >= warmupEnds) errors.add((err as Error).message.slice(0, 200));

@@ -10,11 +10,20 @@ import { readFileSync } from 'node:fs';
 import { startEmbeddedServer, type EmbeddedServer } from './lib/embedded-server.js';
 import { mintCredentials } from './lib/tokens.js';
 import { parseOptions, type BenchOptions } from './lib/options.js';
-import { commandLine, levelNotes, machineInfo, markdownTable, printHeader, writeJson, type BenchReport, type LevelReport, type ServerInfo } from './lib/report.js';
+import {
+  commandLine,
+  levelNotes,
+  machineInfo,
+  markdownTable,
+  printHeader,
+  writeJson,
+  type BenchReport,
+  type LevelReport,
+  type ServerInfo,
+} from './lib/report.js';
 import { runLevel, type Target } from './lib/runner.js';
 import { verifySamples } from '../test/support/verify.js';
 import { credentialFromToken, prepareRequests, readTokenFile, type Credential } from '../test/support/workload.js';
-
 
 interface Setup {
   readonly target: Target;
@@ -107,7 +116,9 @@ async function reportLedgerLag(rows: () => Promise<number>, levels: readonly Lev
     await new Promise((r) => setTimeout(r, 100));
     seen = await rows();
   }
-  console.log(`ledger: ${seen} rows for at least ${issued} certificates issued (warm-up included); caught up ${((performance.now() - stopped) / 1000).toFixed(1)} s after the load stopped`);
+  console.log(
+    `ledger: ${seen} rows for at least ${issued} certificates issued (warm-up included); caught up ${((performance.now() - stopped) / 1000).toFixed(1)} s after the load stopped`,
+  );
 }
 
 async function prepareTarget(options: BenchOptions): Promise<Setup> {
@@ -122,7 +133,12 @@ async function prepareTarget(options: BenchOptions): Promise<Setup> {
     };
   }
   console.error('starting embedded workload-ca…');
-  const server = await startEmbeddedServer({ workers: s.workers, trustDomain: options.trustDomain, cpuProfDir: s.cpuProfDir, production: s.production });
+  const server = await startEmbeddedServer({
+    workers: s.workers,
+    trustDomain: options.trustDomain,
+    cpuProfDir: s.cpuProfDir,
+    production: s.production,
+  });
   cleanup = server.stop;
   try {
     console.error(`minting ${s.identities} development tokens…`);

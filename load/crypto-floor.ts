@@ -38,4 +38,6 @@ console.log(`median of ${ROUNDS} rounds of ${OPS} operations, one thread:`);
 console.log(`  import a P-256 public key (JWK)   ${importUs.toFixed(1)} µs`);
 console.log(`  verify the CSR signature          ${verifyUs.toFixed(1)} µs`);
 console.log(`  sign the certificate              ${signUs.toFixed(1)} µs`);
-console.log(`  floor per issuance                ${floor.toFixed(1)} µs = ${Math.round(1e6 / floor)}/s per core, ${Math.round((1e6 / floor) * availableParallelism())}/s on all ${availableParallelism()} cores with nothing else running`);
+console.log(
+  `  floor per issuance                ${floor.toFixed(1)} µs = ${Math.round(1e6 / floor)}/s per core, ${Math.round((1e6 / floor) * availableParallelism())}/s on all ${availableParallelism()} cores with nothing else running`,
+);

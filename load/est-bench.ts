@@ -15,7 +15,16 @@ import { parseArgs } from 'node:util';
 import { Client } from 'undici';
 import { cpuBetween, cpuSnapshot, type CpuUse } from './lib/cpu.js';
 import { startEmbeddedServer } from './lib/embedded-server.js';
-import { LABEL, TRUST_DOMAIN, prepareRequests, prepareWorld, verifySamples, type EstRequest, type Gateway, type Verification } from '../test/support/est-workload.js';
+import {
+  LABEL,
+  TRUST_DOMAIN,
+  prepareRequests,
+  prepareWorld,
+  verifySamples,
+  type EstRequest,
+  type Gateway,
+  type Verification,
+} from '../test/support/est-workload.js';
 import { commandLine, machineInfo } from './lib/report.js';
 import { ErrorCounter, Reservoir, summarizeLatencies, type ErrorTally, type LatencySummary } from '../test/support/stats.js';
 
@@ -90,8 +99,12 @@ async function main(): Promise<number> {
     const machine = machineInfo();
     console.log(`machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}`);
     const args = process.argv.slice(2).join(' ');
-    console.log(`command: ${process.env.npm_lifecycle_event === 'bench:est' ? `npm run bench:est${args ? ` -- ${args}` : ''}   (= ${commandLine()})` : commandLine()}`);
-    console.log(`server:  ${server.url.origin}, embedded mode, ${server.workers} worker(s); POST /.well-known/est/${LABEL}/simpleenroll with TLS client certificates`);
+    console.log(
+      `command: ${process.env.npm_lifecycle_event === 'bench:est' ? `npm run bench:est${args ? ` -- ${args}` : ''}   (= ${commandLine()})` : commandLine()}`,
+    );
+    console.log(
+      `server:  ${server.url.origin}, embedded mode, ${server.workers} worker(s); POST /.well-known/est/${LABEL}/simpleenroll with TLS client certificates`,
+    );
     const levels: LevelResult[] = [];
     for (const concurrency of opts.concurrency) {
       console.error(`c=${concurrency}: ${opts.warmupSeconds}s warm-up + ${opts.durationSeconds}s measured…`);
@@ -133,7 +146,10 @@ async function runLevel(
   // One connection per virtual user, with its gateway's certificate; users share gateways round-robin.
   const clients = Array.from({ length: concurrency }, (_, i) => {
     const g = gateways[i % gateways.length]!;
-    return { gateway: i % gateways.length, client: new Client(url.origin, { connect: { ca: rootPem, cert: g.certPem, key: g.keyPem }, pipelining: 1 }) };
+    return {
+      gateway: i % gateways.length,
+      client: new Client(url.origin, { connect: { ca: rootPem, cert: g.certPem, key: g.keyPem }, pipelining: 1 }),
+    };
   });
   // Each gateway asks only for its own devices' CSRs, taken in turn.
   const byGateway = gateways.map((_, g) => requests.filter((r) => r.gateway === g));
@@ -149,7 +165,10 @@ async function runLevel(
   let cpuStart: ReturnType<typeof cpuSnapshot> | null = null;
   const cpuTimer = setTimeout(() => (cpuStart = cpuSnapshot(serverPid)), opts.warmupSeconds * 1000);
   let cpu: CpuUse | null = null;
-  const cpuEnd = setTimeout(() => (cpu = cpuStart ? cpuBetween(cpuStart, cpuSnapshot(serverPid)) : null), (opts.warmupSeconds + opts.durationSeconds) * 1000);
+  const cpuEnd = setTimeout(
+    () => (cpu = cpuStart ? cpuBetween(cpuStart, cpuSnapshot(serverPid)) : null),
+    (opts.warmupSeconds + opts.durationSeconds) * 1000,
+  );
 
   await Promise.all(
     clients.map(async ({ gateway, client }) => {

@@ -37,12 +37,19 @@ function event(): IssuedEvent {
     kind: 'issued',
     id: randomUUID(),
     path: 'api',
-    requester: { kind: 'token', issuer: 'https://kubernetes.default.svc', subject: 'system:serviceaccount:shop:cart', claims: { sub: 'system:serviceaccount:shop:cart' } },
+    requester: {
+      kind: 'token',
+      issuer: 'https://kubernetes.default.svc',
+      subject: 'system:serviceaccount:shop:cart',
+      claims: { sub: 'system:serviceaccount:shop:cart' },
+    },
     policyHash: `sha256:${'ab'.repeat(32)}`,
     rule: 'kubernetes-service-accounts',
     csrSha256: randomBytes(32).toString('hex'),
     at: now.toISOString(),
-    serial: randomBytes(16).toString('hex').replace(/^[89a-f]/, '4'),
+    serial: randomBytes(16)
+      .toString('hex')
+      .replace(/^[89a-f]/, '4'),
     issuerKeyId: 'ab'.repeat(20),
     spiffeId: 'spiffe://example.org/ns/shop/sa/cart',
     dnsNames: [],
@@ -88,10 +95,14 @@ try {
   const end = performance.now();
   const seconds = (end - first) / 1000;
   console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
-  console.log(`command: npm run bench:ledger -- --events ${total} --batch-size ${batch} --workers ${workerCount} --concurrency ${values.concurrency}`);
+  console.log(
+    `command: npm run bench:ledger -- --events ${total} --batch-size ${batch} --workers ${workerCount} --concurrency ${values.concurrency}`,
+  );
   console.log(`| events | job size | workers × concurrency | first row → last row | events/s | start-up to first row |`);
   console.log(`| --- | --- | --- | --- | --- | --- |`);
-  console.log(`| ${total} | ${batch} | ${workerCount} × ${values.concurrency} | ${seconds.toFixed(2)} s | ${Math.round(total / seconds)} | ${((first - started) / 1000).toFixed(2)} s |`);
+  console.log(
+    `| ${total} | ${batch} | ${workerCount} × ${values.concurrency} | ${seconds.toFixed(2)} s | ${Math.round(total / seconds)} | ${((first - started) / 1000).toFixed(2)} s |`,
+  );
 } finally {
   for (const w of workers) await w.stop();
   await queue.obliterate({ force: true }).catch(() => undefined);

@@ -60,8 +60,19 @@ export function report(profile: CpuProfile, top: number): string {
     }
   }
   const table = (title: string, m: Map<string, number>): string =>
-    [`${title}:`, ...[...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, t]) => `${((100 * t) / total).toFixed(1).padStart(6)}%  ${k}`)].join('\n');
-  return [`${(total / 1e6).toFixed(1)} s sampled ("(idle)" is time the process waited)`, table('self time', self), table('by file or package', files), table('inclusive', inclusive)].join('\n\n');
+    [
+      `${title}:`,
+      ...[...m]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, top)
+        .map(([k, t]) => `${((100 * t) / total).toFixed(1).padStart(6)}%  ${k}`),
+    ].join('\n');
+  return [
+    `${(total / 1e6).toFixed(1)} s sampled ("(idle)" is time the process waited)`,
+    table('self time', self),
+    table('by file or package', files),
+    table('inclusive', inclusive),
+  ].join('\n\n');
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -59,8 +59,13 @@ async function main(): Promise<number> {
     let max: Awaited<ReturnType<typeof runClosedLoop>> | null = null;
     if (values.rate) rate = Number(values.rate);
     else {
-      console.error('measuring the mix\'s maximum: 64 clients, closed loop, 10 s…');
-      max = await runClosedLoop(mix(suite, Math.ceil((12 * 1000 * 0.1) / 64) + 10), { concurrency: 64, warmupSeconds: 2, durationSeconds: 10, verifySample: 0 });
+      console.error("measuring the mix's maximum: 64 clients, closed loop, 10 s…");
+      max = await runClosedLoop(mix(suite, Math.ceil((12 * 1000 * 0.1) / 64) + 10), {
+        concurrency: 64,
+        warmupSeconds: 2,
+        durationSeconds: 10,
+        verifySample: 0,
+      });
       const total = max.kinds.reduce((n, k) => n + k.perSecond, 0);
       rate = Math.max(1, Math.floor(total / 2));
       say(`maximum of the mix (closed loop, 64 clients): ${total.toFixed(0)}/s; soaking at half: ${rate}/s`);
@@ -76,8 +81,12 @@ async function main(): Promise<number> {
     if (max) await awaitLedger(max.serials, suite.server.ledgerSerials!, performance.now());
     // Rows already in the ledger (from the measuring run) are not part of the soak's backlog.
     const rowsBefore = await suite.server.ledgerRows!();
-    say(`soak: ${rate}/s for ${seconds / 60} min (the first 30 s ramping up from zero), mix 70% API / 20% EST / 10% ACME, up to ${clients} in flight`);
-    say('| elapsed s | started | certificates | errors | dropped | serve RSS MiB | ledger worker RSS MiB | ledger behind (rows) | oldest unrecorded event s |');
+    say(
+      `soak: ${rate}/s for ${seconds / 60} min (the first 30 s ramping up from zero), mix 70% API / 20% EST / 10% ACME, up to ${clients} in flight`,
+    );
+    say(
+      '| elapsed s | started | certificates | errors | dropped | serve RSS MiB | ledger worker RSS MiB | ledger behind (rows) | oldest unrecorded event s |',
+    );
     say('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     const result = await runArrivalRate(entries, {
       ratePerSecond: rate,
@@ -90,9 +99,17 @@ async function main(): Promise<number> {
       onProgress: async (elapsed, p) => {
         const now = memory.window();
         const rows = await suite.server.ledgerRows!();
-        const serve = now.filter((m) => m.role.startsWith('serve')).map((m) => m.lastMiB).join(' / ');
-        const worker = now.filter((m) => m.role === 'ledger worker').map((m) => m.lastMiB).join(' / ');
-        say(`| ${elapsed.toFixed(0)} | ${p.started} | ${p.received} | ${p.errors} | ${p.dropped} | ${serve} | ${worker} | ${Math.max(0, p.received - (rows - rowsBefore))} | ${await oldestUnrecorded(suite)} |`);
+        const serve = now
+          .filter((m) => m.role.startsWith('serve'))
+          .map((m) => m.lastMiB)
+          .join(' / ');
+        const worker = now
+          .filter((m) => m.role === 'ledger worker')
+          .map((m) => m.lastMiB)
+          .join(' / ');
+        say(
+          `| ${elapsed.toFixed(0)} | ${p.started} | ${p.received} | ${p.errors} | ${p.dropped} | ${serve} | ${worker} | ${Math.max(0, p.received - (rows - rowsBefore))} | ${await oldestUnrecorded(suite)} |`,
+        );
       },
     });
     const stoppedAt = performance.now();
@@ -101,23 +118,37 @@ async function main(): Promise<number> {
     const errors = result.kinds.reduce((n, k) => n + k.errors.total, 0);
     say('');
     for (const k of result.kinds) {
-      say(`- ${k.kind}: ${k.completed} in ${seconds} s (${k.perSecond.toFixed(0)}/s), p50 ${k.latencyMs.p50.toFixed(1)} ms, p99 ${k.latencyMs.p99.toFixed(1)} ms, ${k.errors.total} errors`);
+      say(
+        `- ${k.kind}: ${k.completed} in ${seconds} s (${k.perSecond.toFixed(0)}/s), p50 ${k.latencyMs.p50.toFixed(1)} ms, p99 ${k.latencyMs.p99.toFixed(1)} ms, ${k.errors.total} errors`,
+      );
       for (const e of k.errors.distinct) say(`  - error ×${e.count}: ${e.message}`);
     }
     say(`- dropped (all users busy when due): ${result.dropped}`);
-    say(`- memory, first → last sample (peak): ${endMemory.map((m) => `${m.role} ${startOf(startMemory, m.pid)} → ${m.lastMiB} MiB (${m.peakMiB})`).join('; ')}`);
+    say(
+      `- memory, first → last sample (peak): ${endMemory.map((m) => `${m.role} ${startOf(startMemory, m.pid)} → ${m.lastMiB} MiB (${m.peakMiB})`).join('; ')}`,
+    );
     say(
       ledger.lagSeconds === null
         ? `- ledger: ${ledger.missing.length}+ of ${ledger.received} certificates received are missing, e.g. ${ledger.missing.join(', ')}`
         : `- ledger: every one of the ${ledger.received} certificates received is recorded (${ledger.rows} rows), ${ledger.lagSeconds.toFixed(1)} s after the load stopped`,
     );
     const verification = result.kinds.map((k) => ({ kind: k.kind, ...k.verify() }));
-    for (const v of verification) say(`- ${v.kind}: verified ${v.checked - v.failures.length}/${v.checked} sampled certificates${v.failures.length ? `: ${v.failures.join('; ')}` : ''}`);
+    for (const v of verification)
+      say(
+        `- ${v.kind}: verified ${v.checked - v.failures.length}/${v.checked} sampled certificates${v.failures.length ? `: ${v.failures.join('; ')}` : ''}`,
+      );
     const ok = errors === 0 && result.dropped === 0 && ledger.missing.length === 0 && verification.every((v) => v.failures.length === 0);
     say(`- result: ${ok ? 'no errors, nothing dropped, every certificate recorded' : 'FAILED'}`);
     if (!values['no-write']) {
       const m = machineInfo();
-      replaceSection('soak', [`Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${m.cpuModel}, ${m.cores} cores, Node ${m.node}. Command: \`${commandLine()}\``, '', ...lines].join('\n'));
+      replaceSection(
+        'soak',
+        [
+          `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${m.cpuModel}, ${m.cores} cores, Node ${m.node}. Command: \`${commandLine()}\``,
+          '',
+          ...lines,
+        ].join('\n'),
+      );
       console.log('BENCHMARKS.md updated (section "Soak")');
     }
     return ok ? 0 : 1;

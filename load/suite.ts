@@ -112,7 +112,14 @@ async function main(): Promise<number> {
       const stoppedAt = performance.now();
       received.push(...drive.serials);
       const ledger = await awaitLedger(received, suite.server.ledgerSerials!, stoppedAt);
-      const report: LevelReport = { name, clients: c, drive, verification: drive.kinds.map((k) => ({ kind: k.kind, ...k.verify() })), memory: memory.window(), ledger };
+      const report: LevelReport = {
+        name,
+        clients: c,
+        drive,
+        verification: drive.kinds.map((k) => ({ kind: k.kind, ...k.verify() })),
+        memory: memory.window(),
+        ledger,
+      };
       reports.push(report);
       printLevel(report);
       const died = suite.server.exitedEarly();

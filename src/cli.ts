@@ -114,12 +114,14 @@ async function token(args: string[]): Promise<Exit> {
   }
   const cfg = config();
   if (!cfg.devTokenIssuer) {
-    console.error('token: the development token issuer is off (production mode); use your cluster\'s service-account tokens');
+    console.error("token: the development token issuer is off (production mode); use your cluster's service-account tokens");
     return 1;
   }
   // A token the CA would refuse is no use to anyone: say so here rather than with a 401 later.
   if (ttl > cfg.devTokenIssuer.maxTokenLifetimeSeconds) {
-    console.error(`token: --ttl ${ttl} exceeds the development issuer's maximum token lifetime of ${cfg.devTokenIssuer.maxTokenLifetimeSeconds} s (devTokenIssuer.maxTokenLifetimeSeconds)`);
+    console.error(
+      `token: --ttl ${ttl} exceeds the development issuer's maximum token lifetime of ${cfg.devTokenIssuer.maxTokenLifetimeSeconds} s (devTokenIssuer.maxTokenLifetimeSeconds)`,
+    );
     return 2;
   }
   console.log(
@@ -136,7 +138,10 @@ async function token(args: string[]): Promise<Exit> {
 
 async function migrateCommand(): Promise<Exit> {
   const cfg = config();
-  const db = cfg.databaseUrl !== null ? openPostgresLedger(cfg.databaseUrl, { max: 1, applicationName: 'workload-ca migrate' }) : await openEmbeddedLedger(join(cfg.dataDir, 'ledger'));
+  const db =
+    cfg.databaseUrl !== null
+      ? openPostgresLedger(cfg.databaseUrl, { max: 1, applicationName: 'workload-ca migrate' })
+      : await openEmbeddedLedger(join(cfg.dataDir, 'ledger'));
   const applied = await migrate(db, readMigrations(MIGRATIONS_DIR));
   await db.close();
   console.log(applied.length ? `applied migrations ${applied.join(', ')}` : 'ledger schema is up to date');

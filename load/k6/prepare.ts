@@ -34,7 +34,8 @@ function csr(names: { uris?: string[]; dnsNames?: string[] }): Buffer {
   return encodeCsr(privateKey, EMPTY_SUBJECT, { uris: names.uris ?? [], dnsNames: names.dnsNames ?? [], ipAddresses: [] });
 }
 
-const pem = (der: Buffer): string => `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END CERTIFICATE REQUEST-----\n`;
+const pem = (der: Buffer): string =>
+  `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END CERTIFICATE REQUEST-----\n`;
 
 export function prepare(o: PrepareOptions): string[] {
   mkdirSync(o.out, { recursive: true });
@@ -44,9 +45,15 @@ export function prepare(o: PrepareOptions): string[] {
     written.push(name);
   };
   if (o.tokens.length > 0) {
-    write('api.json', Array.from({ length: o.count }, (_, i) => ({ csr: pem(csr({})), token: o.tokens[i % o.tokens.length] })));
+    write(
+      'api.json',
+      Array.from({ length: o.count }, (_, i) => ({ csr: pem(csr({})), token: o.tokens[i % o.tokens.length] })),
+    );
   }
-  write('est.json', Array.from({ length: o.count }, (_, i) => csr(o.estDevicePrefix ? { uris: [`${o.estDevicePrefix}d-${i}`] } : {}).toString('base64')));
+  write(
+    'est.json',
+    Array.from({ length: o.count }, (_, i) => csr(o.estDevicePrefix ? { uris: [`${o.estDevicePrefix}d-${i}`] } : {}).toString('base64')),
+  );
   if (o.acmeBinding) {
     const run = randomBytes(3).toString('hex');
     write(

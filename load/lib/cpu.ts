@@ -60,7 +60,9 @@ function processTreeTicks(rootPid: number): Map<number, number> | null {
 
 function listPids(): number[] {
   try {
-    return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number);
+    return readdirSync('/proc')
+      .filter((n) => /^\d+$/.test(n))
+      .map(Number);
   } catch {
     return [];
   }

@@ -84,7 +84,9 @@ export async function startEmbeddedServer(opts: EmbeddedOptions): Promise<Embedd
       output: output.text,
       exitedEarly: () => exitNote,
       ledgerRows: backend ? () => backend.db.count('certificates') : null,
-      ledgerSerials: backend ? async () => (await backend.db.query<{ serial: string }>('SELECT serial FROM certificates')).map((r) => r.serial) : null,
+      ledgerSerials: backend
+        ? async () => (await backend.db.query<{ serial: string }>('SELECT serial FROM certificates')).map((r) => r.serial)
+        : null,
       ledgerWorkerPid: () => backend?.workerPid() ?? null,
       mintToken: (identity, ttl) => mintToken(env, identity, ttl),
       stop,
@@ -154,7 +156,8 @@ async function mintToken(env: NodeJS.ProcessEnv, identity: Identity, ttlSeconds:
   const args = [...CLI, 'token', '--namespace', identity.namespace, '--service-account', identity.serviceAccount, '--ttl', String(ttlSeconds)];
   const { stdout } = await promisify(execFile)(process.execPath, args, { env, cwd: PROJECT_ROOT });
   const token = stdout.trim();
-  if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token)) throw new Error(`token command printed something that is not a JWT: ${stdout}`);
+  if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token))
+    throw new Error(`token command printed something that is not a JWT: ${stdout}`);
   return token;
 }
 

@@ -30,7 +30,13 @@ export const USAGE = `usage: npm run bench:api -- [options]
     -h, --help`;
 
 export type ServerChoice =
-  | { readonly kind: 'embedded'; readonly workers: number | 'auto'; readonly identities: number; readonly cpuProfDir: string | null; readonly production: boolean }
+  | {
+      readonly kind: 'embedded';
+      readonly workers: number | 'auto';
+      readonly identities: number;
+      readonly cpuProfDir: string | null;
+      readonly production: boolean;
+    }
   | { readonly kind: 'remote'; readonly url: URL; readonly caFile: string; readonly tokensFile: string };
 
 export interface BenchOptions {

@@ -53,7 +53,9 @@ export function commandLine(): string {
   const parts = ['node', ...process.execArgv, script, ...process.argv.slice(2)];
   const line = parts.map(shellQuote).join(' ');
   const npmArgs = process.argv.slice(2).map(shellQuote).join(' ');
-  return /^(bench|soak)/.test(process.env.npm_lifecycle_event ?? '') ? `npm run ${process.env.npm_lifecycle_event}${npmArgs ? ` -- ${npmArgs}` : ''}   (= ${line})` : line;
+  return /^(bench|soak)/.test(process.env.npm_lifecycle_event ?? '')
+    ? `npm run ${process.env.npm_lifecycle_event}${npmArgs ? ` -- ${npmArgs}` : ''}   (= ${line})`
+    : line;
 }
 
 function shellQuote(s: string): string {
@@ -71,9 +73,21 @@ const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(d
 
 export function markdownTable(levels: readonly LevelReport[]): string {
   const rows = levels.map((l) =>
-    [l.concurrency, fmt(l.issuedPerSecond), fmt(l.latencyMs.p50), fmt(l.latencyMs.p95), fmt(l.latencyMs.p99), fmt(l.latencyMs.max), l.errors.total].join(' | '),
+    [
+      l.concurrency,
+      fmt(l.issuedPerSecond),
+      fmt(l.latencyMs.p50),
+      fmt(l.latencyMs.p95),
+      fmt(l.latencyMs.p99),
+      fmt(l.latencyMs.max),
+      l.errors.total,
+    ].join(' | '),
   );
-  return ['| concurrency | issued/s | p50 ms | p95 ms | p99 ms | max ms | errors |', '|---:|---:|---:|---:|---:|---:|---:|', ...rows.map((r) => `| ${r} |`)].join('\n');
+  return [
+    '| concurrency | issued/s | p50 ms | p95 ms | p99 ms | max ms | errors |',
+    '|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r} |`),
+  ].join('\n');
 }
 
 /** Details the table has no room for: CPU split, uncounted requests, errors, failed checks. */

@@ -88,9 +88,7 @@ export async function runLevel(target: Target, requests: readonly PreparedReques
   const next = (): PreparedRequest => requests[cursor++ % requests.length]!;
 
   try {
-    await Promise.all(
-      Array.from({ length: plan.concurrency }, () => virtualUser(pool, path, next, { measureStart, deadline }, rec, abort.signal)),
-    );
+    await Promise.all(Array.from({ length: plan.concurrency }, () => virtualUser(pool, path, next, { measureStart, deadline }, rec, abort.signal)));
   } finally {
     clearTimeout(hardStop);
     await pool.close().catch(() => pool.destroy());

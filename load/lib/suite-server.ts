@@ -74,7 +74,14 @@ export async function startSuiteServer(o: SuiteServerOptions): Promise<SuiteServ
       api: apiScenario(server.url, server.rootPem, prepareApiRequests(o.csrs, credentials)),
       est: estScenario(server.url, server.rootPem, issuingPem, world.gateways, prepareEstRequests(o.csrs, world.gateways)),
       acme: (ordersPerClient) =>
-        acmeScenario({ origin: server.url.origin, rootPem: server.rootPem, trustDomain: TRUST_DOMAIN, adminToken: ADMIN_TOKEN, responder, ordersPerClient }),
+        acmeScenario({
+          origin: server.url.origin,
+          rootPem: server.rootPem,
+          trustDomain: TRUST_DOMAIN,
+          adminToken: ADMIN_TOKEN,
+          responder,
+          ordersPerClient,
+        }),
       stop,
     };
   } catch (err) {

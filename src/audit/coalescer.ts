@@ -16,7 +16,10 @@ export class WriteCoalescer {
   private pending: Pending[] = [];
   private flushing = false;
 
-  constructor(private readonly write: BatchWrite, private readonly maxBatch: number) {}
+  constructor(
+    private readonly write: BatchWrite,
+    private readonly maxBatch: number,
+  ) {}
 
   add(event: AuditEvent): Promise<AuditReceipt> {
     return new Promise((done) => {

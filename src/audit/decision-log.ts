@@ -52,9 +52,23 @@ function outcome(event: AuditEvent): 'issued' | 'refused' {
 function describe(event: AuditEvent): Record<string, unknown> {
   const common = { decision: outcome(event), eventId: event.id, path: event.path, rule: event.rule, requester: principal(event.requester) };
   if (event.kind === 'issued') {
-    return { ...common, spiffeId: event.spiffeId, serial: event.serial, dnsNames: event.dnsNames, ipAddresses: event.ipAddresses, notAfter: event.notAfter };
+    return {
+      ...common,
+      spiffeId: event.spiffeId,
+      serial: event.serial,
+      dnsNames: event.dnsNames,
+      ipAddresses: event.ipAddresses,
+      notAfter: event.notAfter,
+    };
   }
-  return { ...common, code: event.code, spiffeId: event.requestedSpiffeId, reason: event.reason, client: event.client ?? null, repeats: event.repeats ?? 1 };
+  return {
+    ...common,
+    code: event.code,
+    spiffeId: event.requestedSpiffeId,
+    reason: event.reason,
+    client: event.client ?? null,
+    repeats: event.repeats ?? 1,
+  };
 }
 
 /** Who asked, in a few fields: enough to find them, never their credential or its claims. */

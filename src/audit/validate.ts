@@ -24,7 +24,25 @@ const schema = {
   oneOf: [
     {
       type: 'object',
-      required: ['v', 'kind', 'id', 'path', 'requester', 'policyHash', 'rule', 'csrSha256', 'at', 'serial', 'issuerKeyId', 'spiffeId', 'dnsNames', 'ipAddresses', 'notBefore', 'notAfter', 'certificate'],
+      required: [
+        'v',
+        'kind',
+        'id',
+        'path',
+        'requester',
+        'policyHash',
+        'rule',
+        'csrSha256',
+        'at',
+        'serial',
+        'issuerKeyId',
+        'spiffeId',
+        'dnsNames',
+        'ipAddresses',
+        'notBefore',
+        'notAfter',
+        'certificate',
+      ],
       properties: {
         ...base,
         kind: { const: 'issued' },

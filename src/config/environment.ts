@@ -41,9 +41,18 @@ function parseEnvText(text: string, format: EnvFormat, expected?: string): Parse
     case 'boolean':
       return parseBoolean(text) ?? { ok: false, message: 'must be true or false (also 1/0, yes/no, on/off)' };
     case 'boolean-or-json':
-      return parseBoolean(text) ?? (text.trim().startsWith('{') ? parseJson(text) : { ok: false, message: `must be ${expected ?? 'true, false or a JSON object'}` });
+      return (
+        parseBoolean(text) ??
+        (text.trim().startsWith('{') ? parseJson(text) : { ok: false, message: `must be ${expected ?? 'true, false or a JSON object'}` })
+      );
     case 'list':
-      return { ok: true, value: text.split(',').map((s) => s.trim()).filter(Boolean) };
+      return {
+        ok: true,
+        value: text
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      };
     case 'json':
       return parseJson(text);
   }

@@ -69,6 +69,7 @@ export function withSettingsTables(readme: string): { ok: true; text: string } |
     }
     return `${open}${settingsTable(include)}${close}`;
   });
-  if (unknown !== null) return { ok: false, problem: `README.md marks a settings table named ${JSON.stringify(unknown)}; known: ${Object.keys(TABLES).join(', ')}` };
+  if (unknown !== null)
+    return { ok: false, problem: `README.md marks a settings table named ${JSON.stringify(unknown)}; known: ${Object.keys(TABLES).join(', ')}` };
   return { ok: true, text };
 }

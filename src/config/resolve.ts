@@ -57,10 +57,18 @@ export function resolveSettings(s: Settings, ctx: ResolveContext): { ok: true; c
   const problems: ConfigProblem[] = [];
   const combination = (...keys: string[]) => ({ kind: 'combination' as const, settings: keys.map(settingNamed).filter((x) => x !== undefined) });
   if (c.headersTimeoutMs > c.requestTimeoutMs) {
-    problems.push({ key: 'connections.headersTimeoutMs', source: combination('connections.headersTimeoutMs', 'connections.requestTimeoutMs'), message: 'must not exceed connections.requestTimeoutMs' });
+    problems.push({
+      key: 'connections.headersTimeoutMs',
+      source: combination('connections.headersTimeoutMs', 'connections.requestTimeoutMs'),
+      message: 'must not exceed connections.requestTimeoutMs',
+    });
   }
   if (c.checkIntervalMs > c.headersTimeoutMs) {
-    problems.push({ key: 'connections.checkIntervalMs', source: combination('connections.checkIntervalMs', 'connections.headersTimeoutMs'), message: 'must not exceed connections.headersTimeoutMs' });
+    problems.push({
+      key: 'connections.checkIntervalMs',
+      source: combination('connections.checkIntervalMs', 'connections.headersTimeoutMs'),
+      message: 'must not exceed connections.headersTimeoutMs',
+    });
   }
   if (problems.length > 0) return { ok: false, problems };
   const config: Config = {
@@ -101,7 +109,9 @@ export function resolveSettings(s: Settings, ctx: ResolveContext): { ok: true; c
       usersFile: path(s.est.usersFile, inData('est-users.json')),
       trustAnchors: s.est.trustAnchors.map((f) => resolve(cwd, f)),
       trustRegistrationAuthorities: s.est.trustRegistrationAuthorities,
-      labels: Object.fromEntries(Object.entries(s.est.labels).map(([label, l]) => [label, { ...l, trustAnchors: l.trustAnchors.map((f) => resolve(cwd, f)) }])),
+      labels: Object.fromEntries(
+        Object.entries(s.est.labels).map(([label, l]) => [label, { ...l, trustAnchors: l.trustAnchors.map((f) => resolve(cwd, f)) }]),
+      ),
     },
     acme: s.acme,
   };

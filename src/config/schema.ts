@@ -83,7 +83,8 @@ export const ConnectionsSchema = group({
     default: 8_000,
     ...doc({
       env: 'WORKLOAD_CA_HEADERS_TIMEOUT_MS',
-      description: 'from the start of a request, or of the connection for its first, to its last header (a connection that sends nothing is closed too); at most `requestTimeoutMs`',
+      description:
+        'from the start of a request, or of the connection for its first, to its last header (a connection that sends nothing is closed too); at most `requestTimeoutMs`',
       examples: [5000],
     }),
   }),
@@ -141,7 +142,11 @@ export const AcmeValidationSchema = group({
     minimum: 100,
     maximum: 120000,
     default: 10_000,
-    ...doc({ env: 'WORKLOAD_CA_ACME_VALIDATION_TIMEOUT_MS', description: 'the whole of one validation, name resolution and every redirect included', examples: [5000] }),
+    ...doc({
+      env: 'WORKLOAD_CA_ACME_VALIDATION_TIMEOUT_MS',
+      description: 'the whole of one validation, name resolution and every redirect included',
+      examples: [5000],
+    }),
   }),
   allowedNetworks: Type.Array(Type.Unsafe<string>(CIDR), {
     default: [],
@@ -205,7 +210,11 @@ export const AcmeSchema = group({
   authorizationReuseSeconds: Type.Integer({
     minimum: 0,
     default: 24 * 3600,
-    ...doc({ env: 'WORKLOAD_CA_ACME_AUTHORIZATION_REUSE_SECONDS', description: 'how long a valid authorization serves later orders of the same account', examples: [3600] }),
+    ...doc({
+      env: 'WORKLOAD_CA_ACME_AUTHORIZATION_REUSE_SECONDS',
+      description: 'how long a valid authorization serves later orders of the same account',
+      examples: [3600],
+    }),
   }),
   orderLifetimeSeconds: Type.Integer({
     minimum: 60,
@@ -222,7 +231,8 @@ export const AcmeSchema = group({
     default: 60,
     ...doc({
       env: 'WORKLOAD_CA_ACME_FINALIZE_TIMEOUT_SECONDS',
-      description: 'how long an order may stay `processing` before a poll settles it as left by a replica that died mid-finalize (completed from the ledger, or `ready` again)',
+      description:
+        'how long an order may stay `processing` before a poll settles it as left by a replica that died mid-finalize (completed from the ledger, or `ready` again)',
       examples: [30],
     }),
   }),
@@ -230,7 +240,11 @@ export const AcmeSchema = group({
     newOrdersPerHour: Type.Integer({
       minimum: 1,
       default: 300,
-      ...doc({ env: 'WORKLOAD_CA_ACME_NEW_ORDERS_PER_HOUR', description: 'new orders per account per hour (`rateLimited`, `Retry-After`)', examples: [100] }),
+      ...doc({
+        env: 'WORKLOAD_CA_ACME_NEW_ORDERS_PER_HOUR',
+        description: 'new orders per account per hour (`rateLimited`, `Retry-After`)',
+        examples: [100],
+      }),
     }),
     failedValidationsPerHour: Type.Integer({
       minimum: 1,
@@ -252,18 +266,28 @@ export const EstSchema = group({
   usersFile: Type.Optional(
     Type.String({
       minLength: 1,
-      ...doc({ env: 'WORKLOAD_CA_EST_USERS_FILE', description: 'HTTP Basic credentials (scrypt)', docDefault: '`<dataDir>/est-users.json`', examples: ['est-users.json'] }),
+      ...doc({
+        env: 'WORKLOAD_CA_EST_USERS_FILE',
+        description: 'HTTP Basic credentials (scrypt)',
+        docDefault: '`<dataDir>/est-users.json`',
+        examples: ['est-users.json'],
+      }),
     }),
   ),
   trustAnchors: Type.Array(Type.String({ minLength: 1 }), {
     default: [],
-    ...doc({ env: 'WORKLOAD_CA_EST_TRUST_ANCHORS', description: 'PEM files of CAs whose client certificates authenticate on the unlabeled path', examples: [['gateways-ca.pem']] }),
+    ...doc({
+      env: 'WORKLOAD_CA_EST_TRUST_ANCHORS',
+      description: 'PEM files of CAs whose client certificates authenticate on the unlabeled path',
+      examples: [['gateways-ca.pem']],
+    }),
   }),
   trustRegistrationAuthorities: Type.Boolean({
     default: false,
     ...doc({
       env: 'WORKLOAD_CA_EST_TRUST_REGISTRATION_AUTHORITIES',
-      description: 'the unlabeled path trusts registration authorities (client certificates with id-kp-cmcRA, RFC 7030 §3.7) among its trust-anchor clients',
+      description:
+        'the unlabeled path trusts registration authorities (client certificates with id-kp-cmcRA, RFC 7030 §3.7) among its trust-anchor clients',
       examples: [true],
     }),
   }),
@@ -284,15 +308,33 @@ export const EstSchema = group({
 export const SettingsSchema = Type.Object(
   {
     listen: group({
-      host: Type.String({ minLength: 1, default: '127.0.0.1', ...doc({ env: 'WORKLOAD_CA_HOST', description: 'address to listen on', examples: ['0.0.0.0'] }) }),
-      port: Type.Integer({ minimum: 0, maximum: 65535, default: 8443, ...doc({ env: 'WORKLOAD_CA_PORT', description: 'HTTPS port (0: any free port)', examples: [443] }) }),
+      host: Type.String({
+        minLength: 1,
+        default: '127.0.0.1',
+        ...doc({ env: 'WORKLOAD_CA_HOST', description: 'address to listen on', examples: ['0.0.0.0'] }),
+      }),
+      port: Type.Integer({
+        minimum: 0,
+        maximum: 65535,
+        default: 8443,
+        ...doc({ env: 'WORKLOAD_CA_PORT', description: 'HTTPS port (0: any free port)', examples: [443] }),
+      }),
     }),
-    dataDir: Type.String({ minLength: 1, default: 'data', ...doc({ env: 'WORKLOAD_CA_DATA_DIR', description: 'where the embedded mode keeps its files', examples: ['/var/lib/workload-ca'] }) }),
+    dataDir: Type.String({
+      minLength: 1,
+      default: 'data',
+      ...doc({ env: 'WORKLOAD_CA_DATA_DIR', description: 'where the embedded mode keeps its files', examples: ['/var/lib/workload-ca'] }),
+    }),
     trustDomain: Type.String({
       pattern: '^[a-z0-9._-]+$',
       maxLength: 255,
       default: 'workload-ca.test',
-      ...doc({ env: 'WORKLOAD_CA_TRUST_DOMAIN', description: 'trust domain for a new CA and default policy', examples: ['prod.example.org'], expected: 'lower-case letters, digits, ".", "_" and "-"' }),
+      ...doc({
+        env: 'WORKLOAD_CA_TRUST_DOMAIN',
+        description: 'trust domain for a new CA and default policy',
+        examples: ['prod.example.org'],
+        expected: 'lower-case letters, digits, ".", "_" and "-"',
+      }),
     }),
     workers: Type.Union([Type.Integer({ minimum: 1, maximum: 256 }), Type.Literal('auto')], {
       default: 'auto',
@@ -305,27 +347,62 @@ export const SettingsSchema = Type.Object(
       }),
     }),
     policyFile: Type.Optional(
-      Type.String({ minLength: 1, ...doc({ env: 'WORKLOAD_CA_POLICY_FILE', description: 'the policy', docDefault: '`<dataDir>/policy.yaml`', examples: ['policy.yaml'] }) }),
+      Type.String({
+        minLength: 1,
+        ...doc({ env: 'WORKLOAD_CA_POLICY_FILE', description: 'the policy', docDefault: '`<dataDir>/policy.yaml`', examples: ['policy.yaml'] }),
+      }),
     ),
     ca: group({
-      rootCert: Type.Optional(Type.String({ ...doc({ env: 'WORKLOAD_CA_ROOT_CERT', description: 'root CA certificate (PEM)', docDefault: '`<dataDir>/ca/root-ca.pem`', examples: ['ca/root.pem'] }) })),
+      rootCert: Type.Optional(
+        Type.String({
+          ...doc({
+            env: 'WORKLOAD_CA_ROOT_CERT',
+            description: 'root CA certificate (PEM)',
+            docDefault: '`<dataDir>/ca/root-ca.pem`',
+            examples: ['ca/root.pem'],
+          }),
+        }),
+      ),
       issuingCert: Type.Optional(
-        Type.String({ ...doc({ env: 'WORKLOAD_CA_ISSUING_CERT', description: 'issuing CA certificate (PEM)', docDefault: '`<dataDir>/ca/issuing-ca.pem`', examples: ['ca/issuing.pem'] }) }),
+        Type.String({
+          ...doc({
+            env: 'WORKLOAD_CA_ISSUING_CERT',
+            description: 'issuing CA certificate (PEM)',
+            docDefault: '`<dataDir>/ca/issuing-ca.pem`',
+            examples: ['ca/issuing.pem'],
+          }),
+        }),
       ),
       issuingKey: Type.Optional(
         Type.String({
-          ...doc({ env: 'WORKLOAD_CA_ISSUING_KEY', description: 'issuing CA key (PKCS#8 PEM, encrypted or not)', docDefault: '`<dataDir>/ca/issuing-ca.key`', examples: ['ca/issuing.key'] }),
+          ...doc({
+            env: 'WORKLOAD_CA_ISSUING_KEY',
+            description: 'issuing CA key (PKCS#8 PEM, encrypted or not)',
+            docDefault: '`<dataDir>/ca/issuing-ca.key`',
+            examples: ['ca/issuing.key'],
+          }),
         }),
       ),
       passphraseFile: Type.Optional(
         Type.String({
-          ...doc({ env: 'WORKLOAD_CA_KEY_PASSPHRASE_FILE', description: 'file holding the passphrase of an encrypted issuing key; wins over `ca.passphrase`', docDefault: 'none', examples: ['passphrase'] }),
+          ...doc({
+            env: 'WORKLOAD_CA_KEY_PASSPHRASE_FILE',
+            description: 'file holding the passphrase of an encrypted issuing key; wins over `ca.passphrase`',
+            docDefault: 'none',
+            examples: ['passphrase'],
+          }),
         }),
       ),
       passphrase: Type.Optional(
         Type.String({
           minLength: 1,
-          ...doc({ env: 'WORKLOAD_CA_KEY_PASSPHRASE', description: 'the passphrase itself (prefer `ca.passphraseFile`)', docDefault: 'none', examples: ['correct horse'], secret: true }),
+          ...doc({
+            env: 'WORKLOAD_CA_KEY_PASSPHRASE',
+            description: 'the passphrase itself (prefer `ca.passphraseFile`)',
+            docDefault: 'none',
+            examples: ['correct horse'],
+            secret: true,
+          }),
         }),
       ),
     }),
@@ -341,11 +418,22 @@ export const SettingsSchema = Type.Object(
         }),
       ),
       key: Type.Optional(
-        Type.String({ ...doc({ env: 'WORKLOAD_CA_TLS_KEY', description: 'the HTTPS key; created with the certificate', docDefault: '`<dataDir>/tls/server.key`', examples: ['tls/server.key'] }) }),
+        Type.String({
+          ...doc({
+            env: 'WORKLOAD_CA_TLS_KEY',
+            description: 'the HTTPS key; created with the certificate',
+            docDefault: '`<dataDir>/tls/server.key`',
+            examples: ['tls/server.key'],
+          }),
+        }),
       ),
       dnsNames: Type.Array(Type.String(), {
         default: ['localhost'],
-        ...doc({ env: 'WORKLOAD_CA_TLS_DNS_NAMES', description: 'DNS names in a generated HTTPS certificate', examples: [['ca.example.net', 'localhost']] }),
+        ...doc({
+          env: 'WORKLOAD_CA_TLS_DNS_NAMES',
+          description: 'DNS names in a generated HTTPS certificate',
+          examples: [['ca.example.net', 'localhost']],
+        }),
       }),
       ipAddresses: Type.Array(Type.String(), {
         default: ['127.0.0.1', '::1'],
@@ -370,7 +458,9 @@ export const SettingsSchema = Type.Object(
         env: 'WORKLOAD_CA_TOKEN_ISSUERS',
         description: 'trusted JWT issuers',
         docDefault: 'none',
-        examples: [[{ issuer: 'https://kubernetes.default.svc', audiences: ['workload-ca'], jwksUrl: 'https://kubernetes.default.svc/openid/v1/jwks' }]],
+        examples: [
+          [{ issuer: 'https://kubernetes.default.svc', audiences: ['workload-ca'], jwksUrl: 'https://kubernetes.default.svc/openid/v1/jwks' }],
+        ],
       }),
     }),
     // `true`, or an object (which also means on) carrying the development issuer's own cap.
@@ -392,7 +482,8 @@ export const SettingsSchema = Type.Object(
         {
           ...doc({
             env: 'WORKLOAD_CA_DEV_TOKEN_ISSUER',
-            description: 'the development token issuer and the `token` command; `true`, `false`, or `{maxTokenLifetimeSeconds: N}` (on, with its own cap)',
+            description:
+              'the development token issuer and the `token` command; `true`, `false`, or `{maxTokenLifetimeSeconds: N}` (on, with its own cap)',
             docDefault: 'on in embedded mode',
             examples: [{ maxTokenLifetimeSeconds: 600 }],
             expected: 'true, false or {maxTokenLifetimeSeconds: N}',
@@ -401,11 +492,23 @@ export const SettingsSchema = Type.Object(
       ),
     ),
     limits: group({
-      bodyBytes: Type.Integer({ minimum: 1024, default: 64 * 1024, ...doc({ env: 'WORKLOAD_CA_BODY_LIMIT_BYTES', description: 'largest request body', examples: [16384] }) }),
+      bodyBytes: Type.Integer({
+        minimum: 1024,
+        default: 64 * 1024,
+        ...doc({ env: 'WORKLOAD_CA_BODY_LIMIT_BYTES', description: 'largest request body', examples: [16384] }),
+      }),
     }),
     logLevel: Type.Union(
       (['fatal', 'error', 'warn', 'info', 'debug', 'silent'] as const).map((l) => Type.Literal(l)),
-      { default: 'info', ...doc({ env: 'WORKLOAD_CA_LOG_LEVEL', description: '`fatal`, `error`, `warn`, `info`, `debug`, `silent`', examples: ['debug'], expected: 'one of fatal, error, warn, info, debug, silent' }) },
+      {
+        default: 'info',
+        ...doc({
+          env: 'WORKLOAD_CA_LOG_LEVEL',
+          description: '`fatal`, `error`, `warn`, `info`, `debug`, `silent`',
+          examples: ['debug'],
+          expected: 'one of fatal, error, warn, info, debug, silent',
+        }),
+      },
     ),
     databaseUrl: nullableString({
       env: 'DATABASE_URL',
@@ -424,7 +527,11 @@ export const SettingsSchema = Type.Object(
     redisPrefix: Type.String({
       pattern: '^[A-Za-z0-9:_.-]+$',
       default: 'workload-ca',
-      ...doc({ env: 'WORKLOAD_CA_REDIS_PREFIX', description: 'prefix of every Redis key (several deployments can share a Redis)', examples: ['ca-staging'] }),
+      ...doc({
+        env: 'WORKLOAD_CA_REDIS_PREFIX',
+        description: 'prefix of every Redis key (several deployments can share a Redis)',
+        examples: ['ca-staging'],
+      }),
     }),
     adminTokenFile: Type.Optional(
       Type.String({
@@ -438,7 +545,13 @@ export const SettingsSchema = Type.Object(
     ),
     adminToken: Type.Optional(
       Type.String({
-        ...doc({ env: 'WORKLOAD_CA_ADMIN_TOKEN', description: 'the credential itself; wins over `adminTokenFile`', docDefault: 'none', examples: ['s3cret-admin-token'], secret: true }),
+        ...doc({
+          env: 'WORKLOAD_CA_ADMIN_TOKEN',
+          description: 'the credential itself; wins over `adminTokenFile`',
+          docDefault: 'none',
+          examples: ['s3cret-admin-token'],
+          secret: true,
+        }),
       }),
     ),
     worker: group({
@@ -446,17 +559,29 @@ export const SettingsSchema = Type.Object(
         minimum: 1,
         maximum: 256,
         default: 8,
-        ...doc({ env: 'WORKLOAD_CA_WORKER_CONCURRENCY', description: 'queue jobs (= ledger transactions) a ledger worker runs at once', examples: [4] }),
+        ...doc({
+          env: 'WORKLOAD_CA_WORKER_CONCURRENCY',
+          description: 'queue jobs (= ledger transactions) a ledger worker runs at once',
+          examples: [4],
+        }),
       }),
       metricsHost: Type.String({
         default: '127.0.0.1',
-        ...doc({ env: 'WORKLOAD_CA_WORKER_METRICS_HOST', description: 'where `workload-ca worker` serves `/metrics` and `/healthz`', examples: ['0.0.0.0'] }),
+        ...doc({
+          env: 'WORKLOAD_CA_WORKER_METRICS_HOST',
+          description: 'where `workload-ca worker` serves `/metrics` and `/healthz`',
+          examples: ['0.0.0.0'],
+        }),
       }),
       metricsPort: Type.Integer({
         minimum: 0,
         maximum: 65535,
         default: 9464,
-        ...doc({ env: 'WORKLOAD_CA_WORKER_METRICS_PORT', description: 'port of the worker\'s `/metrics` and `/healthz` (0: any free port)', examples: [9000] }),
+        ...doc({
+          env: 'WORKLOAD_CA_WORKER_METRICS_PORT',
+          description: "port of the worker's `/metrics` and `/healthz` (0: any free port)",
+          examples: [9000],
+        }),
       }),
     }),
     est: EstSchema,

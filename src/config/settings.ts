@@ -78,4 +78,3 @@ export function settingAt(path: readonly string[]): Setting | undefined {
   }
   return best;
 }
-

@@ -27,7 +27,12 @@ const TYPE_WORDS: Record<string, string> = {
 };
 
 function pathOf(instancePath: string): string[] {
-  return instancePath === '' ? [] : instancePath.slice(1).split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return instancePath === ''
+    ? []
+    : instancePath
+        .slice(1)
+        .split('/')
+        .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 /** The file key and the words for one ajv error; null for errors another one already says. */
@@ -37,7 +42,9 @@ function describe(e: ErrorObject): { path: string[]; message: string; showValue:
   const expected = (e.parentSchema as { expected?: string } | undefined)?.expected;
   switch (e.keyword) {
     case 'type': {
-      const types = String(params.type).split(',').filter((t) => t !== 'null');
+      const types = String(params.type)
+        .split(',')
+        .filter((t) => t !== 'null');
       return { path, message: `must be ${types.map((t) => TYPE_WORDS[t] ?? t).join(' or ')}`, showValue: true };
     }
     case 'minimum':
@@ -52,17 +59,22 @@ function describe(e: ErrorObject): { path: string[]; message: string; showValue:
       return { path, message: `must have at least ${String(params.limit)} ${params.limit === 1 ? 'entry' : 'entries'}`, showValue: false };
     case 'pattern':
       // Inside propertyNames: the key is the offending thing, not a value.
-      if (e.propertyName !== undefined) return { path: [...path, e.propertyName], message: `is not a valid name (must match ${String(params.pattern)})`, showValue: false };
+      if (e.propertyName !== undefined)
+        return { path: [...path, e.propertyName], message: `is not a valid name (must match ${String(params.pattern)})`, showValue: false };
       return { path, message: expected ? `must be ${expected}` : `must match ${String(params.pattern)}`, showValue: true };
     case 'propertyNames':
       return null;
     case 'required':
       return { path: [...path, String(params.missingProperty)], message: 'is required', showValue: false };
     case 'additionalProperties':
-      return { path: [...path, String(params.additionalProperty)], message: path.length === 0 || !settingAt(path) ? 'is not a setting' : 'is not a known key', showValue: false };
+      return {
+        path: [...path, String(params.additionalProperty)],
+        message: path.length === 0 || !settingAt(path) ? 'is not a setting' : 'is not a known key',
+        showValue: false,
+      };
     case 'anyOf':
     case 'oneOf':
-      return { path, message: expected ? `must be ${expected}` : e.message ?? 'is invalid', showValue: true };
+      return { path, message: expected ? `must be ${expected}` : (e.message ?? 'is invalid'), showValue: true };
     default:
       return { path, message: e.message ?? 'is invalid', showValue: true };
   }

@@ -1,6 +1,13 @@
 // The Fastify application: HTTPS, the error format, health and metrics, and the protocol plugins.
 
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { X509Certificate } from 'node:crypto';
 import type { Issuer } from '../issuance/issuer.js';
 import { acmePlugin, sendAcmeFrameworkError } from './acme/plugin.js';
@@ -84,7 +91,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       info: { title: 'workload-ca', version: '1', description: 'SPIFFE X509-SVID issuance and the issuance ledger inventory.' },
       components: {
         securitySchemes: {
-          workloadToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A trusted JWT (Kubernetes service-account token), or a current SVID as TLS client certificate' },
+          workloadToken: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description: 'A trusted JWT (Kubernetes service-account token), or a current SVID as TLS client certificate',
+          },
           adminToken: { type: 'http', scheme: 'bearer', description: 'The inventory API admin credential' },
         },
       },
@@ -122,7 +134,14 @@ function requestLogger(log: Logger) {
   return (req: FastifyRequest, reply: FastifyReply, done: () => void): void => {
     if (log.isLevelEnabled('info')) {
       req.log.info(
-        { method: req.method, route: req.routeOptions.url ?? null, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100, client: req.ip },
+        {
+          method: req.method,
+          route: req.routeOptions.url ?? null,
+          url: req.url,
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime * 100) / 100,
+          client: req.ip,
+        },
         'request',
       );
     }

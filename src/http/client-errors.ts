@@ -11,10 +11,10 @@ export function answerClientError(err: { code?: string }, socket: Socket): void 
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const [status, type, detail] =
     err.code === 'HPE_HEADER_OVERFLOW'
-      ? [431, 'header-too-large', 'the request headers are too large'] as const
+      ? ([431, 'header-too-large', 'the request headers are too large'] as const)
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? [408, 'request-timeout', 'the request did not arrive in time'] as const
-        : [400, 'malformed-request', 'the request is not valid HTTP'] as const;
+        ? ([408, 'request-timeout', 'the request did not arrive in time'] as const)
+        : ([400, 'malformed-request', 'the request is not valid HTTP'] as const);
   const body = JSON.stringify({ type: problemTypeUri(type), title: type.replace(/-/g, ' '), status, detail });
   if (socket.writable) {
     socket.write(

@@ -9,9 +9,7 @@
 
 import { isIPv4, isIPv6 } from 'node:net';
 
-export type IpParse =
-  | { readonly ok: true; readonly family: 4 | 6; readonly bytes: Uint8Array }
-  | { readonly ok: false; readonly reason: string };
+export type IpParse = { readonly ok: true; readonly family: 4 | 6; readonly bytes: Uint8Array } | { readonly ok: false; readonly reason: string };
 
 export type IpFormat = { readonly ok: true; readonly text: string } | { readonly ok: false; readonly reason: string };
 
@@ -65,7 +63,7 @@ export function formatIp(bytes: Uint8Array): IpFormat {
 function compress(groups: string[]): string {
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== '0') {
       i++;
       continue;

@@ -62,9 +62,7 @@ export interface Refusal {
 
 export type IssuanceError = Refusal | { readonly kind: 'unavailable'; readonly message: string; readonly retryAfterSeconds: number };
 
-export type IssuanceResult =
-  | { readonly ok: true; readonly certificate: IssuedCertificate }
-  | { readonly ok: false; readonly error: IssuanceError };
+export type IssuanceResult = { readonly ok: true; readonly certificate: IssuedCertificate } | { readonly ok: false; readonly error: IssuanceError };
 
 /** Who is refused, and what is known about the request. */
 export interface RefusalContext {
@@ -93,8 +91,7 @@ export interface PreviewRequest {
 }
 
 export type PreviewResult =
-  | { readonly ok: true; readonly rule: string; readonly spiffeId: string }
-  | { readonly ok: false; readonly error: IssuanceError };
+  { readonly ok: true; readonly rule: string; readonly spiffeId: string } | { readonly ok: false; readonly error: IssuanceError };
 
 /** Rule name of refusals made by the CSR checks rather than by a policy rule. */
 export const CSR_CHECK_RULE = 'csr-check';
@@ -268,13 +265,18 @@ export class Issuer {
     return { ok: true, certificate };
   }
 
-  private policyInput(
-    request: IssuanceRequest,
-    csr: CheckedCsr,
-  ): { ok: true; value: PolicyInput } | { ok: false; error: Refusal } {
+  private policyInput(request: IssuanceRequest, csr: CheckedCsr): { ok: true; value: PolicyInput } | { ok: false; error: Refusal } {
     const uris = csr.requested.uris;
     if (request.spiffeId === undefined && uris.length > 1) {
-      return { ok: false, error: { kind: 'refused', code: 'bad-csr', rule: CSR_CHECK_RULE, message: 'CSR asks for more than one URI SAN; an X509-SVID has exactly one' } };
+      return {
+        ok: false,
+        error: {
+          kind: 'refused',
+          code: 'bad-csr',
+          rule: CSR_CHECK_RULE,
+          message: 'CSR asks for more than one URI SAN; an X509-SVID has exactly one',
+        },
+      };
     }
     return {
       ok: true,
@@ -314,7 +316,8 @@ export class Issuer {
     this.observer.denied(context.path, refusal.rule, refusal.code);
     if (context.requester.kind === 'unverified' && this.repeats.admit(event) === 'folded') return refusal;
     const receipt = await this.audit.record(event satisfies AuditEvent);
-    if (!receipt.ok) return { kind: 'unavailable', message: `audit log unavailable: ${receipt.reason}`, retryAfterSeconds: receipt.retryAfterSeconds };
+    if (!receipt.ok)
+      return { kind: 'unavailable', message: `audit log unavailable: ${receipt.reason}`, retryAfterSeconds: receipt.retryAfterSeconds };
     return refusal;
   }
 

@@ -32,7 +32,11 @@ export class PolicyStore implements PolicySource {
   private watcher: FSWatcher | null = null;
   private debounce: NodeJS.Timeout | null = null;
 
-  private constructor(private readonly file: string, private policy: Policy, private readonly log: PolicyLog) {}
+  private constructor(
+    private readonly file: string,
+    private policy: Policy,
+    private readonly log: PolicyLog,
+  ) {}
 
   static open(file: string, log: PolicyLog): { ok: true; store: PolicyStore } | { ok: false; message: string } {
     const loaded = loadPolicyFile(file);

@@ -96,8 +96,13 @@ function decodeCursor(cursor: string, id: RegExp): [string, string] {
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown;
     if (
-      Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string' &&
-      ISO_TIME.test(v[0]) && !Number.isNaN(Date.parse(v[0])) && id.test(v[1])
+      Array.isArray(v) &&
+      v.length === 2 &&
+      typeof v[0] === 'string' &&
+      typeof v[1] === 'string' &&
+      ISO_TIME.test(v[0]) &&
+      !Number.isNaN(Date.parse(v[0])) &&
+      id.test(v[1])
     ) {
       return [v[0], v[1]];
     }

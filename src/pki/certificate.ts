@@ -153,7 +153,9 @@ function tbsCertificate(
  * deliberately not an X509-SVID (no URI SAN, no clientAuth), so its key, which sits on every
  * replica, can never act as a workload identity.
  */
-export function serverTbs(fields: Omit<LeafFields, 'names'> & { issuer: IssuerIdentity; commonName: string; dnsNames: readonly string[]; ipAddresses: readonly string[] }): Buffer {
+export function serverTbs(
+  fields: Omit<LeafFields, 'names'> & { issuer: IssuerIdentity; commonName: string; dnsNames: readonly string[]; ipAddresses: readonly string[] },
+): Buffer {
   const extensions = seq(
     extension(OID.basicConstraints, true, seq()),
     extension(OID.keyUsage, true, Buffer.from([0x03, 0x02, 0x07, 0x80])),

@@ -4,17 +4,7 @@
 // nothing here (or anywhere) copies an extension from the CSR into a certificate.
 
 import { createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
-import {
-  DerError,
-  TAG,
-  bytesOf,
-  childrenOf,
-  contentOf,
-  decodeOid,
-  expectTag,
-  readWhole,
-  type Tlv,
-} from './der.js';
+import { DerError, TAG, bytesOf, childrenOf, contentOf, decodeOid, expectTag, readWhole, type Tlv } from './der.js';
 import { OID } from './oids.js';
 import { formatIp as formatIpBytes } from '../ip/codec.js';
 
@@ -70,7 +60,10 @@ const SIGNATURE_HASHES: Readonly<Record<string, { hash: string; family: 'ec' | '
 };
 
 class CsrRejected extends Error {
-  constructor(readonly code: CsrErrorCode, message: string) {
+  constructor(
+    readonly code: CsrErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }

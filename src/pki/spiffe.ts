@@ -12,15 +12,7 @@ export interface SpiffeId {
 }
 
 export type SpiffeIdError = {
-  readonly code:
-    | 'empty'
-    | 'scheme'
-    | 'trust-domain'
-    | 'path'
-    | 'too-long'
-    | 'query-or-fragment'
-    | 'userinfo-or-port'
-    | 'percent-encoding';
+  readonly code: 'empty' | 'scheme' | 'trust-domain' | 'path' | 'too-long' | 'query-or-fragment' | 'userinfo-or-port' | 'percent-encoding';
   readonly message: string;
 };
 
@@ -116,10 +108,7 @@ export function parseSpiffeId(s: string): { ok: true; id: SpiffeId } | { ok: fal
   if (tdEnd === tdStart) return fail('trust-domain', 'trust domain is missing');
   // Trust-domain characters are ASCII, so here characters are bytes.
   if (tdEnd - tdStart > MAX_TRUST_DOMAIN_BYTES) {
-    return fail(
-      'too-long',
-      `trust domain is ${tdEnd - tdStart} bytes; at most ${MAX_TRUST_DOMAIN_BYTES} are allowed`,
-    );
+    return fail('too-long', `trust domain is ${tdEnd - tdStart} bytes; at most ${MAX_TRUST_DOMAIN_BYTES} are allowed`);
   }
 
   while (i < n) {

@@ -455,7 +455,13 @@ class Reporter {
         return this.at(segments, params['limit'] === 1 ? 'must not be empty' : (e.message ?? 'has too few items'));
       case 'type':
         if (expect !== undefined) return this.at(segments, `must be ${expect}`);
-        return this.at(segments, `must be ${[params['type']].flat().map((t) => TYPE_WORDS[t as string] ?? t).join(' or ')}`);
+        return this.at(
+          segments,
+          `must be ${[params['type']]
+            .flat()
+            .map((t) => TYPE_WORDS[t as string] ?? t)
+            .join(' or ')}`,
+        );
       default:
         return this.at(segments, expect !== undefined ? `must be ${expect}` : (e.message ?? `fails ${e.keyword}`));
     }

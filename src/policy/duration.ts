@@ -24,8 +24,7 @@ export function parseDuration(value: unknown): DurationResult {
   const m = DURATION_RE.exec(value);
   if (m === null) return { ok: false, reason: `${JSON.stringify(value)} is not ${DURATION_HINT}` };
   const [, d, h, min, s] = m;
-  const seconds =
-    Number(d ?? 0) * UNIT_SECONDS.d + Number(h ?? 0) * UNIT_SECONDS.h + Number(min ?? 0) * UNIT_SECONDS.m + Number(s ?? 0);
+  const seconds = Number(d ?? 0) * UNIT_SECONDS.d + Number(h ?? 0) * UNIT_SECONDS.h + Number(min ?? 0) * UNIT_SECONDS.m + Number(s ?? 0);
   if (!Number.isSafeInteger(seconds)) return { ok: false, reason: `${JSON.stringify(value)} is too long` };
   return { ok: true, seconds };
 }

@@ -13,17 +13,7 @@ import { formatDuration } from './duration.js';
 import { globMatches } from './glob.js';
 import { parseIp, rangeContains } from './ip.js';
 import { renderTemplate, spiffeIdProblem, type TemplateVariables } from './template.js';
-import type {
-  ClaimMatcher,
-  CompiledRule,
-  Decision,
-  DenialCode,
-  DnsMatcher,
-  Policy,
-  PolicyInput,
-  Requester,
-  RequesterMatcher,
-} from './types.js';
+import type { ClaimMatcher, CompiledRule, Decision, DenialCode, DnsMatcher, Policy, PolicyInput, Requester, RequesterMatcher } from './types.js';
 
 export function evaluate(policy: Policy, input: PolicyInput): Decision {
   const g = policy.guardrails;
@@ -218,7 +208,11 @@ function checkDnsNames(rule: CompiledRule, names: readonly string[], vars: Templ
       matchers ??= patterns.map((q) => (q.fixed !== null ? q.fixed : renderDnsPattern(q.template, vars)));
       const shown = matchers.filter((m): m is DnsMatcher => m !== null).map((m) => (m.wildcard ? `*.${m.name}` : m.name));
       const allowed =
-        patterns.length === 0 ? 'it allows no DNS names' : shown.length === 0 ? 'it allows this requester no DNS names' : `allowed: ${[...new Set(shown)].join(', ')}`;
+        patterns.length === 0
+          ? 'it allows no DNS names'
+          : shown.length === 0
+            ? 'it allows this requester no DNS names'
+            : `allowed: ${[...new Set(shown)].join(', ')}`;
       return `DNS name ${name} is not allowed by rule "${rule.name}" (${allowed})`;
     }
   }

@@ -10,13 +10,7 @@
 // The one exception is the whole template `{requester.spiffeId}`, which hands an mTLS requester
 // its own, already verified ID back.
 
-import {
-  TEMPLATE_ROOTS,
-  type Requester,
-  type Template,
-  type TemplatePart,
-  type TemplateRoot,
-} from './types.js';
+import { TEMPLATE_ROOTS, type Requester, type Template, type TemplatePart, type TemplateRoot } from './types.js';
 
 export type TemplateRef = Extract<TemplatePart, { kind: 'ref' }>;
 
@@ -143,10 +137,7 @@ function parseRef(s: string, open: number): { ref: TemplateRef; end: number } {
     } else {
       p = skipSpaces(s, p);
       if (s[p] === '}') break;
-      throw new TemplateSyntaxError(
-        p >= s.length ? '"{" is never closed' : unexpected(s, p, '".", "[" or "}"'),
-        p >= s.length ? open : p,
-      );
+      throw new TemplateSyntaxError(p >= s.length ? '"{" is never closed' : unexpected(s, p, '".", "[" or "}"'), p >= s.length ? open : p);
     }
   }
   const shape = checkShape(root as TemplateRoot, path);
@@ -300,9 +291,7 @@ export function spiffeIdProblem(id: string, trustDomain: string): string | null 
         return `${show(id)} has a "." or ".." path segment`;
       }
       segStart = i + 1;
-    } else if (
-      !((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x2d || c === 0x5f)
-    ) {
+    } else if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x2d || c === 0x5f)) {
       return `${show(id)} has a character a SPIFFE ID path may not contain`;
     }
   }

@@ -59,7 +59,12 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
   const tokenIssuers = [...config.tokenIssuers];
   if (config.devTokenIssuer) {
     const d = config.devTokenIssuer;
-    tokenIssuers.push({ issuer: d.issuer, audiences: [d.audience], jwksFile: devIssuerFiles(d.dir).jwks, maxTokenLifetimeSeconds: d.maxTokenLifetimeSeconds });
+    tokenIssuers.push({
+      issuer: d.issuer,
+      audiences: [d.audience],
+      jwksFile: devIssuerFiles(d.dir).jwks,
+      maxTokenLifetimeSeconds: d.maxTokenLifetimeSeconds,
+    });
   }
 
   const app: FastifyInstance = await buildApp({
@@ -89,9 +94,7 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
       issuing: ca.issuing,
       validate: (type, domain, token, keyAuthorization) => validateChallenge(type, domain, token, keyAuthorization, config.acme.validation),
     },
-    metrics:
-      opts.metricsText ??
-      (async () => ({ contentType: client.register.contentType, body: await metrics.registry.metrics() })),
+    metrics: opts.metricsText ?? (async () => ({ contentType: client.register.contentType, body: await metrics.registry.metrics() })),
   });
   policy.watch();
   const onHup = (): void => void policy.reload();

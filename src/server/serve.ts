@@ -77,10 +77,7 @@ export async function serve(config: Config): Promise<void> {
 
   const state = mode.kind === 'embedded' ? await startEmbedded(config) : await startProduction(config, mode);
 
-  const serving =
-    config.workers === 1
-      ? await serveSingle(config, state, state.processSink())
-      : await servePrimary(config, state);
+  const serving = config.workers === 1 ? await serveSingle(config, state, state.processSink()) : await servePrimary(config, state);
   // With port 0 the kernel picks; report the real one (tests read it from this line).
   const bound = { ...config, listen: { ...config.listen, port: serving.port } };
   console.log(
@@ -115,7 +112,15 @@ async function startEmbedded(config: Config): Promise<PrimaryState> {
     await recordEvents(db, 'embedded', events);
   });
   const acme = embeddedAcmeState(db);
-  return { db, sink, processSink: () => sink, acme, processAcme: () => acme, describe: `embedded mode, ledger in ${displayPath(ledgerDir)}`, policyHash };
+  return {
+    db,
+    sink,
+    processSink: () => sink,
+    acme,
+    processAcme: () => acme,
+    describe: `embedded mode, ledger in ${displayPath(ledgerDir)}`,
+    policyHash,
+  };
 }
 
 async function startProduction(config: Config, mode: Extract<Mode, { kind: 'production' }>): Promise<PrimaryState> {

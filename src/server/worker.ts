@@ -23,9 +23,21 @@ export async function runWorker(config: Config): Promise<void> {
 
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'workload_ca_worker_' });
-  const rows = new client.Counter({ name: 'workload_ca_ledger_rows_written_total', help: 'Audit events written to the ledger (rate() gives rows per second).', registers: [registry] });
-  const errors = new client.Counter({ name: 'workload_ca_ledger_worker_errors_total', help: 'Failed ledger writes (retried with backoff).', registers: [registry] });
-  const dead = new client.Counter({ name: 'workload_ca_ledger_dead_letters_total', help: 'Malformed audit events moved to dead_letters.', registers: [registry] });
+  const rows = new client.Counter({
+    name: 'workload_ca_ledger_rows_written_total',
+    help: 'Audit events written to the ledger (rate() gives rows per second).',
+    registers: [registry],
+  });
+  const errors = new client.Counter({
+    name: 'workload_ca_ledger_worker_errors_total',
+    help: 'Failed ledger writes (retried with backoff).',
+    registers: [registry],
+  });
+  const dead = new client.Counter({
+    name: 'workload_ca_ledger_dead_letters_total',
+    help: 'Malformed audit events moved to dead_letters.',
+    registers: [registry],
+  });
 
   const queueConnection = new Redis(mode.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
   queueConnection.on('error', () => undefined);
@@ -60,7 +72,9 @@ export async function runWorker(config: Config): Promise<void> {
   await new Promise<void>((resolve) => http.listen(config.worker.metricsPort, config.worker.metricsHost, resolve));
   const address = http.address();
   const port = typeof address === 'object' && address ? address.port : config.worker.metricsPort;
-  console.log(`ledger worker running (concurrency ${config.worker.concurrency}, prefix ${config.redisPrefix}); metrics on http://${config.worker.metricsHost}:${port}/metrics`);
+  console.log(
+    `ledger worker running (concurrency ${config.worker.concurrency}, prefix ${config.redisPrefix}); metrics on http://${config.worker.metricsHost}:${port}/metrics`,
+  );
 
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);

@@ -72,10 +72,27 @@ describe('certbot (standalone http-01)', () => {
     await run(
       'certbot',
       [
-        'certonly', ...common, '--standalone', '--agree-tos', '--register-unsafely-without-email',
-        '--server', bench.directoryUrl, '--eab-kid', keyId, '--eab-hmac-key', hmacKey,
-        '--http-01-port', String(bench.http01Port), '--http-01-address', '127.0.0.1',
-        '--key-type', 'ecdsa', '--elliptic-curve', 'secp256r1', '-d', host,
+        'certonly',
+        ...common,
+        '--standalone',
+        '--agree-tos',
+        '--register-unsafely-without-email',
+        '--server',
+        bench.directoryUrl,
+        '--eab-kid',
+        keyId,
+        '--eab-hmac-key',
+        hmacKey,
+        '--http-01-port',
+        String(bench.http01Port),
+        '--http-01-address',
+        '127.0.0.1',
+        '--key-type',
+        'ecdsa',
+        '--elliptic-curve',
+        'secp256r1',
+        '-d',
+        host,
       ],
       env,
     );
@@ -91,7 +108,21 @@ describe('certbot (standalone http-01)', () => {
     await verifyChain(join(live, 'fullchain.pem'));
     await ledgerHas(second);
 
-    await run('certbot', ['revoke', ...common, '--cert-path', join(live, 'cert.pem'), '--reason', 'keycompromise', '--no-delete-after-revoke', '--server', bench.directoryUrl], env);
+    await run(
+      'certbot',
+      [
+        'revoke',
+        ...common,
+        '--cert-path',
+        join(live, 'cert.pem'),
+        '--reason',
+        'keycompromise',
+        '--no-delete-after-revoke',
+        '--server',
+        bench.directoryUrl,
+      ],
+      env,
+    );
     assert.equal(await revocationReason(second), 1, 'keyCompromise');
     // A second revocation of the same certificate is refused by the CA. (Debian's certbot 2.1
     // then crashes while printing the error, a known josepy incompatibility with Python 3.11, so
@@ -105,8 +136,22 @@ describe('certbot (standalone http-01)', () => {
 
 describe('lego', () => {
   const legoArgs = (dir: string, eab: { keyId: string; hmacKey: string }, host: string): string[] => [
-    '--server', bench.directoryUrl, '--accept-tos', '--email', 'ops@example.org',
-    '--eab', '--kid', eab.keyId, '--hmac', eab.hmacKey, '--domains', host, '--path', dir, '--key-type', 'ec256',
+    '--server',
+    bench.directoryUrl,
+    '--accept-tos',
+    '--email',
+    'ops@example.org',
+    '--eab',
+    '--kid',
+    eab.keyId,
+    '--hmac',
+    eab.hmacKey,
+    '--domains',
+    host,
+    '--path',
+    dir,
+    '--key-type',
+    'ec256',
   ];
   const env = (): NodeJS.ProcessEnv => ({ LEGO_CA_CERTIFICATES: bench.server.rootFile });
 

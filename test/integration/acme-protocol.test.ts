@@ -195,7 +195,11 @@ describe('ACME accounts and external account binding', () => {
     assert.match(String(wrong.json!.detail), /MAC/);
     // An EAB over some other key does not bind this one.
     const otherKey = await newAccountKey();
-    const swapped = await c.post(c.directory.newAccount!, { externalAccountBinding: await eabJws(otherKey.jwk, c.directory.newAccount!, real) }, { useJwk: true });
+    const swapped = await c.post(
+      c.directory.newAccount!,
+      { externalAccountBinding: await eabJws(otherKey.jwk, c.directory.newAccount!, real) },
+      { useJwk: true },
+    );
     assert.equal(errType(swapped), acmeErr('unauthorized'));
     const ok = await c.newAccount(real, { contact: ['mailto:ops@example.org'] });
     assert.equal(ok.status, 201, ok.text);
@@ -252,7 +256,7 @@ describe('ACME accounts and external account binding', () => {
     assert.match(String(after.json!.detail), /deactivated/);
   });
 
-  it('refuses newAccount with a deactivated account\'s key: 403 unauthorized, onlyReturnExisting too (RFC 8555 §7.3.6)', async () => {
+  it("refuses newAccount with a deactivated account's key: 403 unauthorized, onlyReturnExisting too (RFC 8555 §7.3.6)", async () => {
     const c = await bench.client();
     assert.equal((await c.post(c.kid!, { status: 'deactivated' })).json!.status, 'deactivated');
     const again = await c.newAccount(await bench.eab('web'));
@@ -313,7 +317,12 @@ describe('ACME orders, validation and finalize', () => {
     bench.dns.setTxt(`_acme-challenge.${host}`, [dns01Value(c.keyAuthorization(ch.token))]);
     assert.equal((await c.post(ch.url, {})).json!.status, 'processing');
     let status = 'pending';
-    await eventually('the authorization to leave pending', async () => (status = String((await c.post(authzUrl, '')).json!.status)) !== 'pending', 10_000, 25);
+    await eventually(
+      'the authorization to leave pending',
+      async () => (status = String((await c.post(authzUrl, '')).json!.status)) !== 'pending',
+      10_000,
+      25,
+    );
     assert.equal(status, 'valid');
   });
 
@@ -326,7 +335,12 @@ describe('ACME orders, validation and finalize', () => {
     assert.equal(detail.match(/acme-vms/g)?.length, 1, detail);
     assert.match(detail, /\(allowed: \*\.web\.vm\.workload-ca\.test\)/);
     assert.doesNotMatch(detail, /\{binding\}/);
-    const multi = await c.post(c.directory.newOrder!, { identifiers: [{ type: 'ip', value: '10.0.0.1' }, { type: 'dns', value: '*.web.vm.x' }] });
+    const multi = await c.post(c.directory.newOrder!, {
+      identifiers: [
+        { type: 'ip', value: '10.0.0.1' },
+        { type: 'dns', value: '*.web.vm.x' },
+      ],
+    });
     assert.equal(errType(multi), acmeErr('compound'));
     assert.equal((multi.json!.subproblems as unknown[]).length, 2);
   });
@@ -339,7 +353,12 @@ describe('ACME orders, validation and finalize', () => {
       const ch = ((await c.post(authzUrl, '')).json!.challenges as { type: string; url: string }[]).find((x) => x.type === 'http-01')!;
       await c.post(ch.url, {}); // no token served: 404 at the responder
       let authz: Record<string, unknown> = {};
-      await eventually('the authorization to leave pending', async () => (authz = (await c.post(authzUrl, '')).json!).status !== 'pending', 10_000, 25);
+      await eventually(
+        'the authorization to leave pending',
+        async () => (authz = (await c.post(authzUrl, '')).json!).status !== 'pending',
+        10_000,
+        25,
+      );
       assert.equal(authz.status, 'invalid');
       const failed = (authz.challenges as { type: string; error?: { type: string } }[]).find((x) => x.type === 'http-01')!;
       assert.equal(failed.error?.type, acmeErr('unauthorized'));
@@ -356,7 +375,8 @@ describe('ACME orders, validation and finalize', () => {
   it('rate-limits new orders per account', async () => {
     const c = await bench.client('web');
     let last = await c.post(c.directory.newOrder!, { identifiers: [{ type: 'dns', value: name('rl') }] });
-    for (let i = 0; i < 30 && last.status === 201; i++) last = await c.post(c.directory.newOrder!, { identifiers: [{ type: 'dns', value: name('rl') }] });
+    for (let i = 0; i < 30 && last.status === 201; i++)
+      last = await c.post(c.directory.newOrder!, { identifiers: [{ type: 'dns', value: name('rl') }] });
     assert.equal(last.status, 429);
     assert.equal(errType(last), acmeErr('rateLimited'));
     assert.ok(Number(last.headers['retry-after']) > 0 && Number(last.headers['retry-after']) <= 3600);
@@ -381,7 +401,9 @@ describe('ACME orders, validation and finalize', () => {
     assert.match(String(p384.json!.detail), /ecdsa-p384/);
     assert.equal((await c.post(o.url, '')).json!.status, 'ready');
 
-    const badSig = await c.post(o.finalize, { csr: buildCsr({ extensions: [sanExtension({ dns: [host] })], badSignature: true }).der.toString('base64url') });
+    const badSig = await c.post(o.finalize, {
+      csr: buildCsr({ extensions: [sanExtension({ dns: [host] })], badSignature: true }).der.toString('base64url'),
+    });
     assert.equal(errType(badSig), acmeErr('badCSR'));
     assert.equal((await c.post(o.url, '')).json!.status, 'ready');
   });
@@ -452,7 +474,7 @@ describe('ACME revocation and renewal information', () => {
     assert.equal(res.status, 200, res.text);
   });
 
-  it('revokes with the certificate\'s own key (jwk)', async () => {
+  it("revokes with the certificate's own key (jwk)", async () => {
     const c = await bench.client('web');
     const host = name('rev2');
     const key = testKey('p256');
@@ -466,7 +488,11 @@ describe('ACME revocation and renewal information', () => {
       thumbprint: '',
     });
     await certKeyClient.init();
-    const res = await certKeyClient.post(certKeyClient.directory.revokeCert!, { certificate: new X509Certificate(r.chainPem).raw.toString('base64url'), reason: 1 }, { useJwk: true });
+    const res = await certKeyClient.post(
+      certKeyClient.directory.revokeCert!,
+      { certificate: new X509Certificate(r.chainPem).raw.toString('base64url'), reason: 1 },
+      { useJwk: true },
+    );
     assert.equal(res.status, 200, res.text);
     await certKeyClient.close();
   });

@@ -24,7 +24,6 @@ let worker: TestProcess;
 let lb: Relay;
 const tokens = new Map<string, string>();
 
-
 async function client(): Promise<RawAcmeClient> {
   const r = await https(replicas[0]!, 'POST', '/v1/admin/acme/eab-keys', {
     headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
@@ -87,7 +86,10 @@ describe('ACME across two replicas', () => {
       }),
     );
     const used = lb.connections.map((n, i) => n - before[i]!);
-    assert.ok(used.every((n) => n >= 10), `both replicas served many requests: ${used.join(', ')}`);
+    assert.ok(
+      used.every((n) => n >= 10),
+      `both replicas served many requests: ${used.join(', ')}`,
+    );
     await eventually('ledger rows', async () => (await db.query('SELECT serial FROM certificates WHERE path = $1', ['acme'])).length >= 3);
     const rows = await db.query<{ serial: string }>('SELECT serial FROM certificates WHERE path = $1', ['acme']);
     assert.deepEqual(rows.map((r) => r.serial).sort(), serials.sort());
@@ -107,10 +109,15 @@ describe('ACME across two replicas', () => {
     const ok = results.filter((r) => r.status === 200);
     assert.equal(ok.length, 1, results.map((r) => `${r.status} ${r.text}`).join('\n'));
     for (const r of results.filter((x) => x.status !== 200)) assert.equal(r.json!.type, 'urn:ietf:params:acme:error:orderNotReady');
-    await eventually('the ledger row', async () => (await db.query('SELECT 1 FROM certificates WHERE spiffe_id = $1', [`spiffe://${TD}/vm/web/${host}`])).length === 1);
+    await eventually(
+      'the ledger row',
+      async () => (await db.query('SELECT 1 FROM certificates WHERE spiffe_id = $1', [`spiffe://${TD}/vm/web/${host}`])).length === 1,
+    );
     // Every finalize has been answered, so a certificate any of them signed is in the audit queue
     // by now; once the queue is empty, no second row can still be on its way.
-    await eventually('the audit queue drained', async () => /^workload_ca_audit_queue_depth 0$/m.test((await https(replicas[0]!, 'GET', '/metrics')).body));
+    await eventually('the audit queue drained', async () =>
+      /^workload_ca_audit_queue_depth 0$/m.test((await https(replicas[0]!, 'GET', '/metrics')).body),
+    );
     assert.equal((await db.query('SELECT 1 FROM certificates WHERE spiffe_id = $1', [`spiffe://${TD}/vm/web/${host}`])).length, 1);
     assert.equal((await db.query('SELECT 1 FROM acme_certificates')).length, 4);
     await c.close();
@@ -120,7 +127,10 @@ describe('ACME across two replicas', () => {
   // instant cannot be timed, so the tests leave the rows exactly as such a death would, then poll.
   const orderIdOf = (url: string): string => url.split('/').pop()!;
   const stuck = (id: string, since: string): Promise<unknown> =>
-    db.query(`UPDATE acme_orders SET status = 'processing', certificate_serial = NULL, processing_since = now() - $2::interval WHERE id = $1`, [id, since]);
+    db.query(`UPDATE acme_orders SET status = 'processing', certificate_serial = NULL, processing_since = now() - $2::interval WHERE id = $1`, [
+      id,
+      since,
+    ]);
   const pollAll = async (c: RawAcmeClient, url: string): Promise<Record<string, unknown>[]> =>
     (await Promise.all([1, 2, 3, 4].map(() => c.post(url, '')))).map((r) => {
       assert.equal(r.status, 200, r.text);
@@ -141,11 +151,17 @@ describe('ACME across two replicas', () => {
 
     // Within the timeout the finalizing replica may still be alive: the order is left alone.
     await stuck(id, '1 second');
-    assert.deepEqual((await pollAll(c, done.orderUrl)).map((o) => o.status), ['processing', 'processing', 'processing', 'processing']);
+    assert.deepEqual(
+      (await pollAll(c, done.orderUrl)).map((o) => o.status),
+      ['processing', 'processing', 'processing', 'processing'],
+    );
 
     await stuck(id, '5 minutes');
     const polled = await pollAll(c, done.orderUrl);
-    assert.deepEqual(polled.map((o) => o.status), ['valid', 'valid', 'valid', 'valid']);
+    assert.deepEqual(
+      polled.map((o) => o.status),
+      ['valid', 'valid', 'valid', 'valid'],
+    );
     assert.equal(new Set(polled.map((o) => o.certificate)).size, 1);
     const chain = await c.post(polled[0]!.certificate as string, '');
     assert.equal(chain.status, 200, chain.text);
@@ -169,16 +185,25 @@ describe('ACME across two replicas', () => {
     const csr = buildCsr({ extensions: [sanExtension({ dns: [host] })] }).der.toString('base64url');
 
     await stuck(id, '1 second');
-    assert.deepEqual((await pollAll(c, url)).map((x) => x.status), ['processing', 'processing', 'processing', 'processing']);
+    assert.deepEqual(
+      (await pollAll(c, url)).map((x) => x.status),
+      ['processing', 'processing', 'processing', 'processing'],
+    );
     const early = await c.post(o.json!.finalize as string, { csr });
     assert.equal(early.json!.type, 'urn:ietf:params:acme:error:orderNotReady', early.text);
 
     await stuck(id, '5 minutes');
-    assert.deepEqual((await pollAll(c, url)).map((x) => x.status), ['ready', 'ready', 'ready', 'ready']);
+    assert.deepEqual(
+      (await pollAll(c, url)).map((x) => x.status),
+      ['ready', 'ready', 'ready', 'ready'],
+    );
     const fin = await c.post(o.json!.finalize as string, { csr });
     assert.equal(fin.status, 200, fin.text);
     assert.equal(fin.json!.status, 'valid');
-    await eventually('the ledger row', async () => (await db.query(`SELECT 1 FROM certificates WHERE requester->>'orderId' = $1`, [id])).length === 1);
+    await eventually(
+      'the ledger row',
+      async () => (await db.query(`SELECT 1 FROM certificates WHERE requester->>'orderId' = $1`, [id])).length === 1,
+    );
     await c.close();
   });
 

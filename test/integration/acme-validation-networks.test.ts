@@ -24,7 +24,12 @@ interface ChallengeResult {
 }
 
 /** Orders `host`, answers its `type` challenge (after `prepare`), and waits for the outcome. */
-async function attempt(c: RawAcmeClient, host: string, type: 'http-01' | 'tls-alpn-01', prepare: (token: string) => void = () => {}): Promise<ChallengeResult> {
+async function attempt(
+  c: RawAcmeClient,
+  host: string,
+  type: 'http-01' | 'tls-alpn-01',
+  prepare: (token: string) => void = () => {},
+): Promise<ChallengeResult> {
   const o = await c.post(c.directory.newOrder!, { identifiers: [{ type: 'dns', value: host }] });
   assert.equal(o.status, 201, o.text);
   const authzUrl = (o.json!.authorizations as string[])[0]!;
@@ -111,7 +116,10 @@ describe('ACME validation networks, as configured (loopback allowed, 127.0.0.2 d
   });
 
   it('never connects to a denied address, even one allowedNetworks also names (deny wins), with http-01 or tls-alpn-01', async () => {
-    for (const [h, type] of [['deny1', 'http-01'], ['deny2', 'tls-alpn-01']] as const) {
+    for (const [h, type] of [
+      ['deny1', 'http-01'],
+      ['deny2', 'tls-alpn-01'],
+    ] as const) {
       const r = await attempt(c, host(h), type, (t) => bench.tokens.set(t, c.keyAuthorization(t)));
       assert.equal(r.status, 'invalid', JSON.stringify(r));
       assert.equal(r.error?.type, acmeErr('connection'), JSON.stringify(r));
@@ -123,7 +131,11 @@ describe('ACME validation networks, as configured (loopback allowed, 127.0.0.2 d
   });
 
   it('refuses a name resolving to a cloud metadata address at once, however it is spelled, naming the setting', async () => {
-    for (const [h, type] of [['meta1', 'http-01'], ['meta6', 'http-01'], ['meta7', 'tls-alpn-01']] as const) {
+    for (const [h, type] of [
+      ['meta1', 'http-01'],
+      ['meta6', 'http-01'],
+      ['meta7', 'tls-alpn-01'],
+    ] as const) {
       const r = await attempt(c, host(h), type);
       assert.equal(r.error?.type, acmeErr('connection'), `${h}: ${JSON.stringify(r)}`);
       assert.match(r.error!.detail, /Refused to connect/, h);
@@ -133,7 +145,10 @@ describe('ACME validation networks, as configured (loopback allowed, 127.0.0.2 d
 
   it('refuses a redirect from an allowed server to a denied address at the hop', async () => {
     const before = bench.connections();
-    for (const [from, to] of [['redir1', 'deny3'], ['redir2', 'meta1']] as const) {
+    for (const [from, to] of [
+      ['redir1', 'deny3'],
+      ['redir2', 'meta1'],
+    ] as const) {
       const r = await attempt(c, host(from), 'http-01', (t) =>
         bench.redirects.set(t, `http://${host(to)}:${bench.http01Port}/.well-known/acme-challenge/${t}`),
       );

@@ -110,10 +110,24 @@ describe('issuance with a service-account token', () => {
   test('curl with the root CA as its only trust anchor', async () => {
     const csr = buildCsr();
     writeFileSync(join(work, 'curl.json'), JSON.stringify({ csr: csr.pem }));
-    const out = execFileSync('curl', [
-      '-sS', '--cacert', server.rootFile, '-H', `Authorization: Bearer ${token}`, '-H', 'Content-Type: application/json',
-      '--data-binary', `@${join(work, 'curl.json')}`, '-w', '\n%{http_code}', `${server.url}/v1/svids`,
-    ], { encoding: 'utf8' });
+    const out = execFileSync(
+      'curl',
+      [
+        '-sS',
+        '--cacert',
+        server.rootFile,
+        '-H',
+        `Authorization: Bearer ${token}`,
+        '-H',
+        'Content-Type: application/json',
+        '--data-binary',
+        `@${join(work, 'curl.json')}`,
+        '-w',
+        '\n%{http_code}',
+        `${server.url}/v1/svids`,
+      ],
+      { encoding: 'utf8' },
+    );
     const [json, code] = out.trimEnd().split('\n');
     assert.equal(code, '201');
     issuedSerials.push(JSON.parse(json!).serial);
@@ -139,11 +153,15 @@ describe('renewal over mTLS with a current SVID', () => {
     assert.equal(other.json().rule, 'svid-renewal');
   });
 
-  test('the CA\'s own HTTPS certificate is not a workload identity', async () => {
-    const res = await issue({ csr: buildCsr().pem }, {}, {
-      cert: readFileSync(join(server.dataDir, 'tls/server.pem'), 'utf8'),
-      key: readFileSync(join(server.dataDir, 'tls/server.key'), 'utf8'),
-    });
+  test("the CA's own HTTPS certificate is not a workload identity", async () => {
+    const res = await issue(
+      { csr: buildCsr().pem },
+      {},
+      {
+        cert: readFileSync(join(server.dataDir, 'tls/server.pem'), 'utf8'),
+        key: readFileSync(join(server.dataDir, 'tls/server.key'), 'utf8'),
+      },
+    );
     assert.equal(res.status, 401, res.body);
     assert.match(res.json().detail, /not for client authentication/);
     const text = openssl(['x509', '-in', join(server.dataDir, 'tls/server.pem'), '-noout', '-text']);
@@ -152,10 +170,30 @@ describe('renewal over mTLS with a current SVID', () => {
   });
 
   test('a client certificate from another CA is not an identity', async () => {
-    writeFileSync(join(work, 'foreign.key'), generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'pem', type: 'pkcs8' }));
-    openssl(['req', '-x509', '-new', '-key', join(work, 'foreign.key'), '-subj', '/CN=foreign', '-days', '1', '-out', join(work, 'foreign.pem'),
-      '-addext', `subjectAltName=URI:spiffe://${TD}/ns/payments/sa/api`]);
-    const res = await issue({ csr: buildCsr().pem }, {}, { cert: readFileSync(join(work, 'foreign.pem'), 'utf8'), key: readFileSync(join(work, 'foreign.key'), 'utf8') });
+    writeFileSync(
+      join(work, 'foreign.key'),
+      generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'pem', type: 'pkcs8' }),
+    );
+    openssl([
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      join(work, 'foreign.key'),
+      '-subj',
+      '/CN=foreign',
+      '-days',
+      '1',
+      '-out',
+      join(work, 'foreign.pem'),
+      '-addext',
+      `subjectAltName=URI:spiffe://${TD}/ns/payments/sa/api`,
+    ]);
+    const res = await issue(
+      { csr: buildCsr().pem },
+      {},
+      { cert: readFileSync(join(work, 'foreign.pem'), 'utf8'), key: readFileSync(join(work, 'foreign.key'), 'utf8') },
+    );
     assert.equal(res.status, 401);
     assert.match(res.json().detail, /not issued by this CA/);
   });
@@ -189,10 +227,22 @@ describe('every denial is a problem document and issues nothing', () => {
     const now = Math.floor(Date.now() / 1000);
     const forge = (key: KeyObject, claims: { iss: string; aud: string; exp: number }) =>
       new SignJWT({ 'kubernetes.io': { namespace: 'x', serviceaccount: { name: 'y' } } })
-        .setProtectedHeader({ alg: 'ES256' }).setIssuer(claims.iss).setAudience(claims.aud).setSubject('s').setExpirationTime(claims.exp).sign(key);
+        .setProtectedHeader({ alg: 'ES256' })
+        .setIssuer(claims.iss)
+        .setAudience(claims.aud)
+        .setSubject('s')
+        .setExpirationTime(claims.exp)
+        .sign(key);
     const iss = 'https://token-issuer.workload-ca.test';
-    const bearer = async (key: KeyObject, claims: { iss: string; aud: string; exp: number }) => ({ authorization: `Bearer ${await forge(key, claims)}` });
-    await expectProblem(issue({ csr }, await bearer(stranger, { iss: 'https://evil.test', aud: 'workload-ca', exp: now + 600 })), 401, 'unauthenticated', /not trusted/);
+    const bearer = async (key: KeyObject, claims: { iss: string; aud: string; exp: number }) => ({
+      authorization: `Bearer ${await forge(key, claims)}`,
+    });
+    await expectProblem(
+      issue({ csr }, await bearer(stranger, { iss: 'https://evil.test', aud: 'workload-ca', exp: now + 600 })),
+      401,
+      'unauthenticated',
+      /not trusted/,
+    );
     await expectProblem(issue({ csr }, await bearer(stranger, { iss, aud: 'workload-ca', exp: now + 600 })), 401, 'unauthenticated', /key|signature/);
     await expectProblem(issue({ csr }, await bearer(devKey, { iss, aud: 'someone-else', exp: now + 600 })), 401, 'unauthenticated', /aud/);
     await expectProblem(issue({ csr }, await bearer(devKey, { iss, aud: 'workload-ca', exp: now - 3600 })), 401, 'unauthenticated', /expired/);
@@ -225,10 +275,17 @@ describe('every denial is a problem document and issues nothing', () => {
     const auth = { authorization: `Bearer ${token}` };
     const p = await expectProblem(
       issue({ csr: buildCsr({ extensions: [sanExtension({ uris: [`spiffe://${TD}/ns/other/sa/api`] })] }).pem }, auth),
-      403, 'identity-not-allowed', /kubernetes-service-accounts/,
+      403,
+      'identity-not-allowed',
+      /kubernetes-service-accounts/,
     );
     assert.equal(p.rule, 'kubernetes-service-accounts');
-    await expectProblem(issue({ csr: buildCsr({ extensions: [sanExtension({ dns: ['evil.example.com'] })] }).pem }, auth), 403, 'san-not-allowed', /evil\.example\.com/);
+    await expectProblem(
+      issue({ csr: buildCsr({ extensions: [sanExtension({ dns: ['evil.example.com'] })] }).pem }, auth),
+      403,
+      'san-not-allowed',
+      /evil\.example\.com/,
+    );
     await expectProblem(issue({ csr: buildCsr().pem, ttl: 7 * 86400 }, auth), 403, 'lifetime-not-allowed');
   });
 
@@ -250,14 +307,24 @@ describe('bundle, health and metrics', () => {
     assert.equal(spiffe.keys.length, 1);
     assert.equal(spiffe.keys[0].use, 'x509-svid');
     assert.equal(spiffe.keys[0].crv, 'P-256');
-    assert.equal(new X509Certificate(Buffer.from(spiffe.keys[0].x5c[0], 'base64')).fingerprint256, new X509Certificate(server.rootPem).fingerprint256);
+    assert.equal(
+      new X509Certificate(Buffer.from(spiffe.keys[0].x5c[0], 'base64')).fingerprint256,
+      new X509Certificate(server.rootPem).fingerprint256,
+    );
     assert.equal((await https(server, 'GET', '/v1/bundle?format=xml')).status, 400);
   });
 
   test('the OpenAPI document describes the issuance and inventory endpoints', async () => {
     const doc = (await https(server, 'GET', '/v1/openapi.json')).json();
     assert.equal(doc.openapi, '3.1.0');
-    for (const path of ['/v1/svids', '/v1/bundle', '/v1/admin/certificates', '/v1/admin/certificates/{serial}', '/v1/admin/stats/live', '/v1/admin/denials']) {
+    for (const path of [
+      '/v1/svids',
+      '/v1/bundle',
+      '/v1/admin/certificates',
+      '/v1/admin/certificates/{serial}',
+      '/v1/admin/stats/live',
+      '/v1/admin/denials',
+    ]) {
       assert.ok(doc.paths[path], `${path} is documented`);
     }
     assert.deepEqual(doc.paths['/v1/svids'].post.requestBody.content['application/json'].schema.required, ['csr']);

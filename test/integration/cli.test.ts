@@ -55,7 +55,10 @@ test('init encrypts the keys with a passphrase from a file or the environment', 
   assert.equal(fromFile.code, 0, fromFile.stderr);
   const fromEnv = await cli(['init', join(dir, 'b')], { WORKLOAD_CA_KEY_PASSPHRASE: 'from the environment' });
   assert.equal(fromEnv.code, 0, fromEnv.stderr);
-  for (const [sub, pass] of [['a', 'correct horse battery staple'], ['b', 'from the environment']] as const) {
+  for (const [sub, pass] of [
+    ['a', 'correct horse battery staple'],
+    ['b', 'from the environment'],
+  ] as const) {
     const key = join(dir, sub, 'issuing-ca.key');
     assert.match(readFileSync(key, 'utf8'), /^-----BEGIN ENCRYPTED PRIVATE KEY-----/);
     assert.equal(statSync(key).mode & 0o777, 0o600);
@@ -69,7 +72,9 @@ test('policy check: exit 0 for a valid policy, 1 with every problem and its line
   const dir = scratchDir('policy-');
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const good = join(dir, 'good.yaml');
-  writeFileSync(good, `version: 1
+  writeFileSync(
+    good,
+    `version: 1
 guardrails:
   trustDomain: example.org
 rules:
@@ -79,13 +84,16 @@ rules:
         issuer: https://kubernetes.default.svc
     grant:
       spiffeId: 'spiffe://{trustDomain}/ns/{claims["kubernetes.io"].namespace}'
-`);
+`,
+  );
   const ok = await cli(['policy', 'check', good]);
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /valid \(sha256:[0-9a-f]{64}, 1 rules\)/);
 
   const bad = join(dir, 'bad.yaml');
-  writeFileSync(bad, `version: 1
+  writeFileSync(
+    bad,
+    `version: 1
 guardrails:
   trustDomain: example.org
   maxLifetime: 24h
@@ -102,13 +110,23 @@ rules:
     grant:
       spiffeId: 'spiffe://evil.org/x'
       keyAlgorithms: [rsa-2048]
-`);
+`,
+  );
   const r = await cli(['policy', 'check', bad]);
   assert.equal(r.code, 1);
   const lines = r.stderr.trim().split('\n');
-  assert.ok(lines.some((l) => l.startsWith(`${bad}:11:`) && /maxLifetime/.test(l)), r.stderr);
-  assert.ok(lines.some((l) => l.startsWith(`${bad}:16:`) && /trust domain|evil\.org/.test(l)), r.stderr);
-  assert.ok(lines.some((l) => l.startsWith(`${bad}:17:`) && /rsa-2048/.test(l)), r.stderr);
+  assert.ok(
+    lines.some((l) => l.startsWith(`${bad}:11:`) && /maxLifetime/.test(l)),
+    r.stderr,
+  );
+  assert.ok(
+    lines.some((l) => l.startsWith(`${bad}:16:`) && /trust domain|evil\.org/.test(l)),
+    r.stderr,
+  );
+  assert.ok(
+    lines.some((l) => l.startsWith(`${bad}:17:`) && /rsa-2048/.test(l)),
+    r.stderr,
+  );
   assert.match(lines.at(-1)!, /3 problems/);
 
   const missing = await cli(['policy', 'check', join(dir, 'nope.yaml')]);
@@ -120,7 +138,10 @@ rules:
 test('token is refused when the development issuer is off, and checks its arguments', async (t) => {
   const dir = scratchDir('token-');
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const off = await cli(['token', '--namespace', 'a', '--service-account', 'b'], { WORKLOAD_CA_DATA_DIR: dir, WORKLOAD_CA_DEV_TOKEN_ISSUER: 'false' });
+  const off = await cli(['token', '--namespace', 'a', '--service-account', 'b'], {
+    WORKLOAD_CA_DATA_DIR: dir,
+    WORKLOAD_CA_DEV_TOKEN_ISSUER: 'false',
+  });
   assert.equal(off.code, 1);
   assert.match(off.stderr, /development token issuer is off/);
   const usage = await cli(['token', '--namespace', 'a'], { WORKLOAD_CA_DATA_DIR: dir });
@@ -141,10 +162,16 @@ test('a bad setting in the file is printed with its file key and environment var
   const dir = scratchDir('config-');
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'config.yaml'), 'listen:\n  port: 70000\nacme:\n  externalAccountRequired: maybe\n');
-  const r = await cli(['token', '--namespace', 'a', '--service-account', 'b'], { WORKLOAD_CA_DATA_DIR: dir, WORKLOAD_CA_CONFIG: join(dir, 'config.yaml') });
+  const r = await cli(['token', '--namespace', 'a', '--service-account', 'b'], {
+    WORKLOAD_CA_DATA_DIR: dir,
+    WORKLOAD_CA_CONFIG: join(dir, 'config.yaml'),
+  });
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /listen\.port must be at most 65535, got 70000 \(in .*config\.yaml; environment WORKLOAD_CA_PORT\)/);
-  assert.match(r.stderr, /acme\.externalAccountRequired must be true or false, got "maybe" \(in .*config\.yaml; environment WORKLOAD_CA_ACME_EAB_REQUIRED\)/);
+  assert.match(
+    r.stderr,
+    /acme\.externalAccountRequired must be true or false, got "maybe" \(in .*config\.yaml; environment WORKLOAD_CA_ACME_EAB_REQUIRED\)/,
+  );
   assert.doesNotMatch(r.stderr, /^\s+at /m, 'a stack trace');
 });
 
@@ -155,7 +182,10 @@ test('a bad setting in the environment is printed with its variable and file key
   // Set from the environment as JSON: an issuer with no key source at all.
   const issuers = await run({ WORKLOAD_CA_TOKEN_ISSUERS: '[{"issuer":"https://idp.example","audiences":["workload-ca"]}]' });
   assert.equal(issuers.code, 2, issuers.stderr);
-  assert.match(issuers.stderr, /WORKLOAD_CA_TOKEN_ISSUERS: tokenIssuers\[0\] must be an issuer with exactly one of jwksFile and jwksUrl \(file key tokenIssuers\)/);
+  assert.match(
+    issuers.stderr,
+    /WORKLOAD_CA_TOKEN_ISSUERS: tokenIssuers\[0\] must be an issuer with exactly one of jwksFile and jwksUrl \(file key tokenIssuers\)/,
+  );
   // A file that cannot be read is the setting's problem, not an exception.
   const passphrase = await run({ WORKLOAD_CA_KEY_PASSPHRASE_FILE: join(dir, 'missing') });
   assert.equal(passphrase.code, 2, passphrase.stderr);
@@ -163,6 +193,9 @@ test('a bad setting in the environment is printed with its variable and file key
   // A yes/no typo is refused rather than read as "no".
   const typo = await run({ WORKLOAD_CA_DEV_TOKEN_ISSUER: 'flase' });
   assert.equal(typo.code, 2, typo.stderr);
-  assert.match(typo.stderr, /WORKLOAD_CA_DEV_TOKEN_ISSUER must be true, false or \{maxTokenLifetimeSeconds: N\}, got "flase" \(file key devTokenIssuer\)/);
+  assert.match(
+    typo.stderr,
+    /WORKLOAD_CA_DEV_TOKEN_ISSUER must be true, false or \{maxTokenLifetimeSeconds: N\}, got "flase" \(file key devTokenIssuer\)/,
+  );
   for (const r of [issuers, passphrase, typo]) assert.doesNotMatch(r.stderr, /^\s+at /m, 'a stack trace');
 });

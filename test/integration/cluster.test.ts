@@ -117,7 +117,9 @@ after(async () => {
 describe('two replicas and two workers behind nginx', () => {
   it('survive SIGKILL of a replica and a worker under load, and the ledger holds every certificate once', async (t) => {
     const url = new URL(`https://127.0.0.1:${nginx.port}`);
-    const tokens = await Promise.all(['a', 'b', 'c'].map(async (n) => (await cli(['token', '--namespace', `ns-${n}`, '--service-account', 'agent', '--ttl', '3600'])).stdout.trim()));
+    const tokens = await Promise.all(
+      ['a', 'b', 'c'].map(async (n) => (await cli(['token', '--namespace', `ns-${n}`, '--service-account', 'agent', '--ttl', '3600'])).stdout.trim()),
+    );
     const credentials = tokens.map((token, i) => ({ token, expectedSpiffeId: spiffeIdFor(TRUST_DOMAIN, `ns-${'abc'[i]}`, 'agent') }));
     const issuingPem = readFileSync(join(dir, 'ca/issuing-ca.pem'), 'utf8');
     const acme = acmeScenario({ origin: url.origin, rootPem, trustDomain: TRUST_DOMAIN, adminToken: ADMIN, responder, ordersPerClient: 60 });
@@ -133,7 +135,10 @@ describe('two replicas and two workers behind nginx', () => {
     const sessionsBefore = nginx.sessions().length;
     const load = runClosedLoop(mix, { concurrency: CLIENTS, warmupSeconds: 0, durationSeconds: 12, verifySample: 5 });
     // The kill comes once the load is under way on every path: each has a certificate in the ledger.
-    await eventually('certificates from every path in the ledger', async () => (await db.query('SELECT DISTINCT path FROM certificates')).length === 3);
+    await eventually(
+      'certificates from every path in the ledger',
+      async () => (await db.query('SELECT DISTINCT path FROM certificates')).length === 3,
+    );
     process.kill(replicas[0]!.pid, 'SIGKILL');
     replicas[0] = null;
     await workers[0]!.stop('SIGKILL');
@@ -180,7 +185,12 @@ describe('two replicas and two workers behind nginx', () => {
 
     // Every certificate a client received is in the ledger, exactly once.
     const received = [...during.serials, ...calm.serials, ...finished.map((f) => f.serial)];
-    const ledger = await awaitLedger(received, async () => (await db.query<{ serial: string }>('SELECT serial FROM certificates')).map((r) => r.serial), performance.now(), 60_000);
+    const ledger = await awaitLedger(
+      received,
+      async () => (await db.query<{ serial: string }>('SELECT serial FROM certificates')).map((r) => r.serial),
+      performance.now(),
+      60_000,
+    );
     assert.deepEqual(ledger.missing, [], `certificates missing from the ledger (${ledger.received} received)`);
     const doubled = await db.query('SELECT serial FROM certificates GROUP BY serial HAVING count(*) > 1');
     assert.deepEqual(doubled, []);
@@ -190,7 +200,9 @@ describe('two replicas and two workers behind nginx', () => {
     const counts = (r: DriveResult) => r.kinds.map((k) => `${k.kind} ${k.completed}`).join(', ');
     t.diagnostic(`under the kill: ${counts(during)}; ${errorCount} requests lost with the replica's connections`);
     t.diagnostic(`after the restart: ${counts(calm)}, no errors; ACME orders begun on replica 0 and finished on 1: ${finished.length}`);
-    t.diagnostic(`ledger: all ${ledger.received} certificates received are recorded once (${ledger.rows} rows), ${ledger.lagSeconds?.toFixed(1)} s after the load`);
+    t.diagnostic(
+      `ledger: all ${ledger.received} certificates received are recorded once (${ledger.rows} rows), ${ledger.lagSeconds?.toFixed(1)} s after the load`,
+    );
   });
 });
 
@@ -230,7 +242,13 @@ async function beginOrdersOn(replicaPort: number, lb: URL, count: number): Promi
       }
       const csr = buildCsr({ extensions: [sanExtension({ dns: [b.host] })] }).der.toString('base64url');
       let order = (await c.post(b.finalize, { csr })).json!;
-      if (order.status === 'processing') await eventually('the order to leave processing', async () => (order = (await c.post(b.orderUrl, '')).json!).status !== 'processing', 30_000, 50);
+      if (order.status === 'processing')
+        await eventually(
+          'the order to leave processing',
+          async () => (order = (await c.post(b.orderUrl, '')).json!).status !== 'processing',
+          30_000,
+          50,
+        );
       if (order.status !== 'valid') return { status: String(order.status), serial: '' };
       const chain = (await c.post(order.certificate as string, '')).text;
       return { status: 'valid', serial: new X509Certificate(chain).serialNumber };

@@ -128,7 +128,12 @@ const SCENARIOS = {
     const { socket, received } = await tlsClient();
     const get = 'GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n';
     const responses = () => received().match(/HTTP\/1\.1 200 /g)?.length ?? 0;
-    const waitFor = (n: number) => eventually(() => `${n} responses in:\n${received()}`, () => responses() >= n, 5000);
+    const waitFor = (n: number) =>
+      eventually(
+        () => `${n} responses in:\n${received()}`,
+        () => responses() >= n,
+        5000,
+      );
     socket.write(get);
     await waitFor(1);
     assert.equal(responses(), 1);
@@ -147,7 +152,11 @@ const SCENARIOS = {
 let outcomes: Record<keyof typeof SCENARIOS, Promise<unknown>>;
 
 function startScenarios(): void {
-  const settle = (f: () => Promise<void>) => f().then(() => null, (err: unknown) => err ?? new Error('failed'));
+  const settle = (f: () => Promise<void>) =>
+    f().then(
+      () => null,
+      (err: unknown) => err ?? new Error('failed'),
+    );
   outcomes = {
     trickle: settle(SCENARIOS.trickle),
     silentAfterHandshake: settle(SCENARIOS.silentAfterHandshake),
@@ -172,7 +181,18 @@ const run = promisify(execFile);
 
 /** One TLS 1.2 handshake offering only `cipher`; the suite negotiated, or null when refused. */
 async function handshake12(cipher: string): Promise<{ cipher: string; output: string } | null> {
-  const args = ['s_client', '-connect', `127.0.0.1:${server.port}`, '-servername', 'localhost', '-tls1_2', '-cipher', `${cipher}:@SECLEVEL=0`, '-CAfile', server.rootFile];
+  const args = [
+    's_client',
+    '-connect',
+    `127.0.0.1:${server.port}`,
+    '-servername',
+    'localhost',
+    '-tls1_2',
+    '-cipher',
+    `${cipher}:@SECLEVEL=0`,
+    '-CAfile',
+    server.rootFile,
+  ];
   try {
     const child = run('openssl', args, { timeout: 10_000 });
     child.child.stdin?.end();
@@ -200,7 +220,10 @@ describe('TLS', () => {
 
   test('of every TLS 1.2 suite OpenSSL knows, only ECDHE-ECDSA with AES-GCM or ChaCha20-Poly1305 is accepted', async () => {
     const { stdout } = await run('openssl', ['ciphers', '-tls1_2', '-s', 'ALL:COMPLEMENTOFALL:@SECLEVEL=0']);
-    const all = stdout.trim().split(':').filter((c) => !c.startsWith('TLS_'));
+    const all = stdout
+      .trim()
+      .split(':')
+      .filter((c) => !c.startsWith('TLS_'));
     assert.ok(all.length > 30, `only ${all.length} suites to try`);
     const accepted: string[] = [];
     // A few at a time: each is one short openssl process.
@@ -217,7 +240,17 @@ describe('TLS', () => {
     s.child.stdin?.end();
     assert.match((await s).stdout, /New, TLSv1\.3, Cipher is TLS_AES_256_GCM_SHA384/);
     for (const version of [['--tlsv1.3'], ['--tlsv1.2', '--tls-max', '1.2']]) {
-      const { stdout } = await run('curl', ['-sS', '--cacert', server.rootFile, ...version, '-o', '/dev/null', '-w', '%{http_code}', `https://localhost:${server.port}/healthz`]);
+      const { stdout } = await run('curl', [
+        '-sS',
+        '--cacert',
+        server.rootFile,
+        ...version,
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        `https://localhost:${server.port}/healthz`,
+      ]);
       assert.equal(stdout, '200', version.join(' '));
     }
   });
@@ -258,10 +291,19 @@ describe('data directory', () => {
     // The operator's file behind the link is untouched.
     assert.equal(statSync(join(outside, 'shared.pem')).mode & 0o777, 0o644);
 
-    const warnings = server.output().split('\n').filter((l) => l.includes('tightened permissions'));
+    const warnings = server
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('tightened permissions'));
     assert.equal(warnings.length, 1, server.output());
     assert.match(warnings[0]!, /^warning: tightened permissions of 5 entries under /);
-    for (const named of ['. 0755->0700', 'backups 0755->0700', 'backups/old-issuing-ca.key 0644->0600', 'backups/nested 0775->0700', 'backups/nested/eab.txt 0666->0600']) {
+    for (const named of [
+      '. 0755->0700',
+      'backups 0755->0700',
+      'backups/old-issuing-ca.key 0644->0600',
+      'backups/nested 0775->0700',
+      'backups/nested/eab.txt 0666->0600',
+    ]) {
       assert.ok(warnings[0]!.includes(named), `${named} not in ${warnings[0]}`);
     }
   });

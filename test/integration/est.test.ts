@@ -14,7 +14,17 @@ import { join } from 'node:path';
 import { openEmbeddedLedger } from '../../src/ledger/pglite.js';
 import { buildCsr } from '../support/csr.js';
 import {
-  curl, expiredSvid, manufacturerPki, multipartParts, openssl, opensslCsr, pkcs7Certificates, rawHttps, type CurlResult, type ManufacturerPki, type RawResponse,
+  curl,
+  expiredSvid,
+  manufacturerPki,
+  multipartParts,
+  openssl,
+  opensslCsr,
+  pkcs7Certificates,
+  rawHttps,
+  type CurlResult,
+  type ManufacturerPki,
+  type RawResponse,
 } from '../support/est.js';
 import { https, removeDataDir, ROOT, startServer, type TestServer } from '../support/server.js';
 import { scratchDir } from '../support/scratch.js';
@@ -97,7 +107,10 @@ const lifetimeHours = (cert: X509Certificate): number => Math.round((Date.parse(
 before(async () => {
   pki = manufacturerPki(join(work, 'pki'));
   writeFileSync(join(dataDir, 'policy.yaml'), POLICY);
-  const config = file('config.yaml', `est:\n  labels:\n    devices: { trustAnchors: [${pki.rootFile}] }\n    gateways: { trustAnchors: [${pki.rootFile}], trustRegistrationAuthorities: true }\n`);
+  const config = file(
+    'config.yaml',
+    `est:\n  labels:\n    devices: { trustAnchors: [${pki.rootFile}] }\n    gateways: { trustAnchors: [${pki.rootFile}], trustRegistrationAuthorities: true }\n`,
+  );
   server = await startServer({ workers: 2, dataDir, env: { WORKLOAD_CA_CONFIG: config } });
   est = `${server.url}/.well-known/est`;
 });
@@ -116,10 +129,19 @@ describe('distribution', () => {
       assert.equal(res.headers['content-type'], 'application/pkcs7-mime');
       assert.equal(res.headers['content-transfer-encoding'], 'base64');
       const certs = pkcs7Certificates(work, res.body).map((p) => new X509Certificate(p));
-      assert.deepEqual(certs.map((c) => c.ca), [true, true]);
+      assert.deepEqual(
+        certs.map((c) => c.ca),
+        [true, true],
+      );
       const root = new X509Certificate(server.rootPem);
-      assert.ok(certs.some((c) => c.fingerprint256 === root.fingerprint256), 'the root is published');
-      assert.ok(certs.some((c) => c.issuer === root.subject && c.subject !== root.subject), 'the issuing CA is published');
+      assert.ok(
+        certs.some((c) => c.fingerprint256 === root.fingerprint256),
+        'the root is published',
+      );
+      assert.ok(
+        certs.some((c) => c.issuer === root.subject && c.subject !== root.subject),
+        'the issuing CA is published',
+      );
     }
     assert.equal(estCurl('/no-such-label/cacerts').status, 404);
   });
@@ -191,10 +213,13 @@ describe('enrollment', () => {
     assert.equal(res.status, 200, res.text);
     const boundary = /^multipart\/mixed; boundary=(.+)$/.exec(res.headers['content-type'] ?? '')?.[1];
     assert.ok(boundary, res.headers['content-type']);
-    const parts = res.text.split(`--${boundary}`).slice(1, -1).map((p) => {
-      const [head, body] = p.split('\r\n\r\n') as [string, string];
-      return { head, body };
-    });
+    const parts = res.text
+      .split(`--${boundary}`)
+      .slice(1, -1)
+      .map((p) => {
+        const [head, body] = p.split('\r\n\r\n') as [string, string];
+        return { head, body };
+      });
     assert.equal(parts.length, 2);
     assert.match(parts[0]!.head, /Content-Type: application\/pkcs8/);
     assert.match(parts[1]!.head, /Content-Type: application\/pkcs7-mime; smime-type=certs-only/);
@@ -226,7 +251,8 @@ describe('wire format: canonical header names, as libest matches them', () => {
   function canonical(what: string, res: RawResponse, status: number, expected: readonly string[]): void {
     assert.equal(res.status, status, `${what}: ${res.body.toString()}`);
     for (const name of res.headerNames) assert.match(name, CANONICAL, `${what}: header name ${JSON.stringify(name)} is not in canonical case`);
-    for (const name of [...expected, 'Content-Length']) assert.ok(res.headerNames.includes(name), `${what}: no ${name} header among ${res.headerNames.join(', ')}`);
+    for (const name of [...expected, 'Content-Length'])
+      assert.ok(res.headerNames.includes(name), `${what}: no ${name} header among ${res.headerNames.join(', ')}`);
     assert.equal(Number(res.headers['content-length']), res.body.length, `${what}: Content-Length is the body's length`);
   }
 
@@ -242,7 +268,13 @@ describe('wire format: canonical header names, as libest matches them', () => {
     issued.add(current.serialNumber.toLowerCase());
 
     const rekey = opensslCsr(work, 'wire-reenroll', { sans: [`URI:spiffe://${TD}/device/sensor-1`] });
-    const renewed = await raw('/simplereenroll', { method: 'POST', headers: pkcs10, body: rekey.base64, cert: current.toString(), key: readFileSync(csr.key, 'utf8') });
+    const renewed = await raw('/simplereenroll', {
+      method: 'POST',
+      headers: pkcs10,
+      body: rekey.base64,
+      cert: current.toString(),
+      key: readFileSync(csr.key, 'utf8'),
+    });
     canonical('simplereenroll', renewed, 200, ['Content-Type', 'Content-Transfer-Encoding']);
     issued.add(new X509Certificate(pkcs7Certificates(work, renewed.body)[0]!).serialNumber.toLowerCase());
 
@@ -288,7 +320,13 @@ describe('gateway (registration authority) mode', () => {
 
   test('an identity outside its prefix, or none at all, is 403', () => {
     const other = opensslCsr(work, 'other-fleet', { sans: [`URI:spiffe://${TD}/gateway/gw-9999/device/x`] });
-    refused(enroll('/gateways/simpleenroll', other.base64, gatewayAuth()), 403, 'est-gateway-fleet', 'identity-not-allowed', /only IDs under spiffe:\/\/workload-ca\.test\/gateway\/gw-0042\/device\//);
+    refused(
+      enroll('/gateways/simpleenroll', other.base64, gatewayAuth()),
+      403,
+      'est-gateway-fleet',
+      'identity-not-allowed',
+      /only IDs under spiffe:\/\/workload-ca\.test\/gateway\/gw-0042\/device\//,
+    );
     const own = opensslCsr(work, 'gateway-itself', { sans: [`URI:spiffe://${TD}/gateway/gw-0042/device`] });
     refused(enroll('/gateways/simpleenroll', own.base64, gatewayAuth()), 403, 'est-gateway-fleet', 'identity-not-allowed', /only IDs under/);
     const none = opensslCsr(work, 'no-san');
@@ -330,7 +368,10 @@ describe('channel binding in challengePassword', () => {
   const tlsExporter = (s: TLSSocket): string => s.exportKeyingMaterial(32, 'EXPORTER-Channel-Binding', Buffer.alloc(0)).toString('base64');
 
   test('tls-unique on TLS 1.2 and tls-exporter on TLS 1.3 are accepted', async () => {
-    for (const [version, binding] of [['TLSv1.2', tlsUnique], ['TLSv1.3', tlsExporter]] as const) {
+    for (const [version, binding] of [
+      ['TLSv1.2', tlsUnique],
+      ['TLSv1.3', tlsExporter],
+    ] as const) {
       const res = await enrollBound(version, binding);
       assert.equal(res.status, 200, `${version}: ${res.body}`);
       const cert = new X509Certificate(pkcs7Certificates(work, res.body)[0]!);
@@ -389,7 +430,11 @@ describe('registration authorities (RFC 7030 §3.7)', () => {
 
   test('a gateway without the EKU on that label, or the RA on a label that does not trust RAs: channel binding applies', async () => {
     const gateway = ['--cert', pki.gateway.cert, '--key', pki.gateway.key];
-    const viaGateway = enroll('/gateways/simpleenroll', await downstreamBoundCsr('gw-meter', `spiffe://${TD}/gateway/gw-0042/device/meter-1`), gateway);
+    const viaGateway = enroll(
+      '/gateways/simpleenroll',
+      await downstreamBoundCsr('gw-meter', `spiffe://${TD}/gateway/gw-0042/device/meter-1`),
+      gateway,
+    );
     refused(viaGateway, 401, 'est:channel-binding', 'unauthenticated', /tls-(unique|exporter) channel binding/);
     const elsewhere = enroll('/devices/simpleenroll', await downstreamBoundCsr('ra-elsewhere', raDevice), ra());
     refused(elsewhere, 401, 'est:channel-binding', 'unauthenticated', /tls-(unique|exporter) channel binding/);
@@ -397,23 +442,52 @@ describe('registration authorities (RFC 7030 §3.7)', () => {
 });
 
 describe('refusals', () => {
-  test('no credentials, a wrong password, or a stranger\'s certificate: 401 with a Basic challenge', () => {
+  test("no credentials, a wrong password, or a stranger's certificate: 401 with a Basic challenge", () => {
     const csr = opensslCsr(work, 'anon');
     const none = enroll('/simpleenroll', csr.base64, []);
     // Challenged, not recorded: see the next test.
     assert.equal(none.status, 401);
     assert.match(none.text, /authentication required/);
     assert.match(none.headers['www-authenticate'] ?? '', /^Basic realm=/);
-    refused(enroll('/simpleenroll', csr.base64, ['-u', 'sensor-1:wrong password!']), 401, 'est:authentication', 'unauthenticated', /user name or password is wrong/);
-    refused(enroll('/simpleenroll', csr.base64, ['-u', `nobody:${PASSWORD}`]), 401, 'est:authentication', 'unauthenticated', /user name or password is wrong/);
-    refused(enroll('/devices/simpleenroll', csr.base64, ['--cert', pki.stranger.cert, '--key', pki.stranger.key]), 401, 'est:authentication', 'unauthenticated', /does not chain to a trust anchor/);
+    refused(
+      enroll('/simpleenroll', csr.base64, ['-u', 'sensor-1:wrong password!']),
+      401,
+      'est:authentication',
+      'unauthenticated',
+      /user name or password is wrong/,
+    );
+    refused(
+      enroll('/simpleenroll', csr.base64, ['-u', `nobody:${PASSWORD}`]),
+      401,
+      'est:authentication',
+      'unauthenticated',
+      /user name or password is wrong/,
+    );
+    refused(
+      enroll('/devices/simpleenroll', csr.base64, ['--cert', pki.stranger.cert, '--key', pki.stranger.key]),
+      401,
+      'est:authentication',
+      'unauthenticated',
+      /does not chain to a trust anchor/,
+    );
     // A factory certificate counts only on the labels that trust its manufacturer.
-    refused(enroll('/simpleenroll', csr.base64, ['--cert', pki.device.cert, '--key', pki.device.key]), 401, 'est:authentication', 'unauthenticated', /trust anchor/);
+    refused(
+      enroll('/simpleenroll', csr.base64, ['--cert', pki.device.cert, '--key', pki.device.key]),
+      401,
+      'est:authentication',
+      'unauthenticated',
+      /trust anchor/,
+    );
   });
 
-  test('no credentials at all (libest\'s first attempt): the challenge and a metric, no denial; wrong or removed credentials stay denials', async () => {
+  test("no credentials at all (libest's first attempt): the challenge and a metric, no denial; wrong or removed credentials stay denials", async () => {
     const estUser = (verb: string, name: string, input = ''): void => {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'est', 'user', verb, name], { cwd: ROOT, env: server.env, input, encoding: 'utf8' });
+      const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'est', 'user', verb, name], {
+        cwd: ROOT,
+        env: server.env,
+        input,
+        encoding: 'utf8',
+      });
       assert.equal(r.status, 0, r.stderr);
     };
     /** workload_ca_auth_challenges_total for path est, per label ('' for the unlabeled path), summed over the cluster's workers. */
@@ -442,8 +516,20 @@ describe('refusals', () => {
     estUser('add', 'removed-1', `${PASSWORD}\n`);
     certificateOf(enroll('/simpleenroll', csr.base64, ['-u', `removed-1:${PASSWORD}`]));
     estUser('remove', 'removed-1');
-    refused(enroll('/simpleenroll', csr.base64, ['-u', `removed-1:${PASSWORD}`]), 401, 'est:authentication', 'unauthenticated', /user name or password is wrong/);
-    refused(enroll('/simpleenroll', csr.base64, ['-u', 'sensor-1:not the password']), 401, 'est:authentication', 'unauthenticated', /user name or password is wrong/);
+    refused(
+      enroll('/simpleenroll', csr.base64, ['-u', `removed-1:${PASSWORD}`]),
+      401,
+      'est:authentication',
+      'unauthenticated',
+      /user name or password is wrong/,
+    );
+    refused(
+      enroll('/simpleenroll', csr.base64, ['-u', 'sensor-1:not the password']),
+      401,
+      'est:authentication',
+      'unauthenticated',
+      /user name or password is wrong/,
+    );
 
     // The ledger test at the end reads them back: the two refusals are there, the challenges are not.
   });
@@ -451,10 +537,22 @@ describe('refusals', () => {
   test('wrong Content-Type: 415; broken base64: 400; a CSR with a bad signature: 400', () => {
     const basic = ['-u', `sensor-1:${PASSWORD}`];
     const csr = opensslCsr(work, 'bad-inputs');
-    refused(estCurl('/simpleenroll', [...basic, '-H', 'Content-Type: application/json', '--data-binary', '@-'], csr.base64), 415, 'est:request', 'bad-request', /application\/pkcs10/);
+    refused(
+      estCurl('/simpleenroll', [...basic, '-H', 'Content-Type: application/json', '--data-binary', '@-'], csr.base64),
+      415,
+      'est:request',
+      'bad-request',
+      /application\/pkcs10/,
+    );
     refused(enroll('/simpleenroll', `${csr.base64.slice(0, 40)}!!${csr.base64.slice(42)}`, basic), 400, 'est:request', 'bad-csr', /not valid base64/);
     refused(enroll('/simpleenroll', csr.base64.replace(/=*\n?$/, '').slice(0, -1), basic), 400, 'est:request', 'bad-csr', /base64/);
-    refused(enroll('/simpleenroll', csr.base64, basic, ['-H', 'Content-Transfer-Encoding: binary']), 400, 'est:request', 'bad-request', /Content-Transfer-Encoding/);
+    refused(
+      enroll('/simpleenroll', csr.base64, basic, ['-H', 'Content-Transfer-Encoding: binary']),
+      400,
+      'est:request',
+      'bad-request',
+      /Content-Transfer-Encoding/,
+    );
     const forged = buildCsr({ badSignature: true }).der.toString('base64');
     refused(enroll('/simpleenroll', forged, basic), 400, 'csr-check', 'bad-csr', /bad CSR \(bad-signature\)/);
     refused(enroll('/simpleenroll', Buffer.from('not a CSR at all').toString('base64'), basic), 400, 'csr-check', 'bad-csr', /bad CSR \(malformed\)/);
@@ -470,15 +568,43 @@ describe('refusals', () => {
     refused(enroll('/simplereenroll', changedSan.base64, mtls), 403, 'est:reenroll', 'identity-not-allowed', /subjectAltName/);
     const addedDns = opensslCsr(work, 'reenroll-dns', { key: csr.key, sans: [`URI:spiffe://${TD}/device/sensor-1`, 'DNS:sensor-1.local'] });
     refused(enroll('/simplereenroll', addedDns.base64, mtls), 403, 'est:reenroll', 'identity-not-allowed', /subjectAltName/);
-    const changedSubject = opensslCsr(work, 'reenroll-subject', { key: csr.key, subject: '/CN=sensor-1', sans: [`URI:spiffe://${TD}/device/sensor-1`] });
+    const changedSubject = opensslCsr(work, 'reenroll-subject', {
+      key: csr.key,
+      subject: '/CN=sensor-1',
+      sans: [`URI:spiffe://${TD}/device/sensor-1`],
+    });
     refused(enroll('/simplereenroll', changedSubject.base64, mtls), 403, 'est:reenroll', 'identity-not-allowed', /subject/);
 
     const same = opensslCsr(work, 'reenroll-same', { subject: '/', sans: [`URI:spiffe://${TD}/device/sensor-1`] });
     const expired = expiredSvid(server.dataDir, `spiffe://${TD}/device/sensor-1`, work);
-    refused(enroll('/simplereenroll', same.base64, ['--cert', expired.cert, '--key', expired.key]), 401, 'est:authentication', 'unauthenticated', /not currently valid/);
-    refused(enroll('/simplereenroll', same.base64, ['--cert', pki.stranger.cert, '--key', pki.stranger.key]), 401, 'est:authentication', 'unauthenticated', /not issued by this CA/);
-    refused(enroll('/devices/simplereenroll', same.base64, ['--cert', pki.device.cert, '--key', pki.device.key]), 401, 'est:authentication', 'unauthenticated', /current, unexpired certificate from this CA/);
-    refused(enroll('/simplereenroll', same.base64, ['-u', `sensor-1:${PASSWORD}`]), 401, 'est:authentication', 'unauthenticated', /current, unexpired certificate from this CA/);
+    refused(
+      enroll('/simplereenroll', same.base64, ['--cert', expired.cert, '--key', expired.key]),
+      401,
+      'est:authentication',
+      'unauthenticated',
+      /not currently valid/,
+    );
+    refused(
+      enroll('/simplereenroll', same.base64, ['--cert', pki.stranger.cert, '--key', pki.stranger.key]),
+      401,
+      'est:authentication',
+      'unauthenticated',
+      /not issued by this CA/,
+    );
+    refused(
+      enroll('/devices/simplereenroll', same.base64, ['--cert', pki.device.cert, '--key', pki.device.key]),
+      401,
+      'est:authentication',
+      'unauthenticated',
+      /current, unexpired certificate from this CA/,
+    );
+    refused(
+      enroll('/simplereenroll', same.base64, ['-u', `sensor-1:${PASSWORD}`]),
+      401,
+      'est:authentication',
+      'unauthenticated',
+      /current, unexpired certificate from this CA/,
+    );
   });
 
   test('TLS 1.1 is refused in the handshake; TLS 1.2 is served', () => {
@@ -486,7 +612,10 @@ describe('refusals', () => {
     assert.equal(old.status, 0);
     assert.equal(old.exitCode, 35, old.stderr);
     assert.match(old.stderr, /protocol version|unsupported protocol/i);
-    const s = spawnSync('openssl', ['s_client', '-connect', new URL(est).host, '-tls1_1', '-cipher', 'DEFAULT:@SECLEVEL=0'], { input: '', encoding: 'utf8' });
+    const s = spawnSync('openssl', ['s_client', '-connect', new URL(est).host, '-tls1_1', '-cipher', 'DEFAULT:@SECLEVEL=0'], {
+      input: '',
+      encoding: 'utf8',
+    });
     assert.notEqual(s.status, 0);
     assert.match(s.stdout + s.stderr, /alert protocol version/);
     const ok = estCurl('/cacerts', ['--tlsv1.2', '--tls-max', '1.2']);
@@ -499,9 +628,14 @@ describe('the ledger', () => {
     await server.stop();
     const db = await openEmbeddedLedger(join(server.dataDir, 'ledger'));
     try {
-      const rows = await db.query<{ serial: string; path: string; rule: string; spiffe_id: string; requester_id: string; requester: Record<string, unknown> }>(
-        'SELECT serial, path, rule, spiffe_id, requester_id, requester FROM certificates',
-      );
+      const rows = await db.query<{
+        serial: string;
+        path: string;
+        rule: string;
+        spiffe_id: string;
+        requester_id: string;
+        requester: Record<string, unknown>;
+      }>('SELECT serial, path, rule, spiffe_id, requester_id, requester FROM certificates');
       assert.deepEqual(new Set(rows.rows.map((r) => r.serial)), issued, 'no refusal left a certificate row, and no issuance is missing');
       assert.ok(rows.rows.every((r) => r.path === 'est'));
       const fleet = rows.rows.find((r) => r.rule === 'est-gateway-fleet')!;
@@ -513,22 +647,44 @@ describe('the ledger', () => {
       assert.equal(keygen.length, 2);
       // The RA's issuance says who vouched for the proof of possession; no other row does.
       const vouched = rows.rows.filter((r) => r.requester.popVouchedBy !== undefined);
-      assert.deepEqual(vouched.map((r) => [r.spiffe_id, r.requester_id]), [[`spiffe://${TD}/gateway/gw-ra-1/device/meter-9`, 'gw-ra-1@gateways']]);
+      assert.deepEqual(
+        vouched.map((r) => [r.spiffe_id, r.requester_id]),
+        [[`spiffe://${TD}/gateway/gw-ra-1/device/meter-9`, 'gw-ra-1@gateways']],
+      );
       assert.deepEqual(vouched[0]!.requester.popVouchedBy, {
         subject: 'O=Acme Devices, CN=gw-ra-1',
         serial: Buffer.from('gw-ra-1').toString('hex'),
         spiffeId: null,
       });
 
-      const denials = await db.query<{ rule: string; code: string; requester_id: string; requested_spiffe_id: string | null; reason: string; requester: Record<string, unknown>; repeat_count: number; client_address: string | null }>(
-        'SELECT rule, code, requester_id, requested_spiffe_id, reason, requester, repeat_count, client_address FROM denials',
-      );
+      const denials = await db.query<{
+        rule: string;
+        code: string;
+        requester_id: string;
+        requested_spiffe_id: string | null;
+        reason: string;
+        requester: Record<string, unknown>;
+        repeat_count: number;
+        client_address: string | null;
+      }>('SELECT rule, code, requester_id, requested_spiffe_id, reason, requester, repeat_count, client_address FROM denials');
       assert.ok(!denials.rows.some((d) => /^authentication required/.test(d.reason)), 'a request without credentials is challenged, not denied');
       // Failed authentication is recorded against what the credential claimed, marked unverified.
-      assert.ok(denials.rows.some((d) => d.requester_id === 'unverified basic: removed-1' && d.rule === 'est:authentication'), 'a removed credential is denied');
-      assert.ok(denials.rows.every((d) => d.client_address === '127.0.0.1'), 'every denial names the client address');
-      const bindingRefused = denials.rows.filter((d) => d.rule === 'est:channel-binding').map((d) => d.requester_id).sort();
-      assert.deepEqual(bindingRefused.filter((id) => id.startsWith('gw-')), ['gw-0042@gateways', 'gw-ra-1@devices']);
+      assert.ok(
+        denials.rows.some((d) => d.requester_id === 'unverified basic: removed-1' && d.rule === 'est:authentication'),
+        'a removed credential is denied',
+      );
+      assert.ok(
+        denials.rows.every((d) => d.client_address === '127.0.0.1'),
+        'every denial names the client address',
+      );
+      const bindingRefused = denials.rows
+        .filter((d) => d.rule === 'est:channel-binding')
+        .map((d) => d.requester_id)
+        .sort();
+      assert.deepEqual(
+        bindingRefused.filter((id) => id.startsWith('gw-')),
+        ['gw-0042@gateways', 'gw-ra-1@devices'],
+      );
       assert.ok(denials.rows.every((d) => d.requester.popVouchedBy === undefined || d.requester_id === 'gw-ra-1@gateways'));
       const count = (list: readonly (readonly [string, string, number?])[]) => {
         const m = new Map<string, number>();
@@ -536,7 +692,11 @@ describe('the ledger', () => {
         return m;
       };
       // Repeated failed authentications from one address are folded into a row with a count.
-      assert.deepEqual(count(denials.rows.map((d) => [d.rule, d.code, d.repeat_count] as const)), count(refusals), 'every refusal counted once, with its rule and code');
+      assert.deepEqual(
+        count(denials.rows.map((d) => [d.rule, d.code, d.repeat_count] as const)),
+        count(refusals),
+        'every refusal counted once, with its rule and code',
+      );
       const outside = denials.rows.find((d) => d.requested_spiffe_id === `spiffe://${TD}/gateway/gw-9999/device/x`);
       assert.equal(outside?.requester_id, 'gw-0042@gateways');
     } finally {

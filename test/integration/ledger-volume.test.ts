@@ -53,10 +53,15 @@ test('50,000 issuances become 50,000 ledger rows, written by two workers', async
   assert.equal(new Set(r.serials).size, 50_000);
 
   await eventually('50,000 ledger rows', async () => (await db.count('certificates')) >= 50_000, 120_000, 500);
-  const [counts] = await db.query<{ rows: number; serials: number }>('SELECT count(*)::int AS rows, count(DISTINCT serial)::int AS serials FROM certificates');
+  const [counts] = await db.query<{ rows: number; serials: number }>(
+    'SELECT count(*)::int AS rows, count(DISTINCT serial)::int AS serials FROM certificates',
+  );
   assert.deepEqual(counts, { rows: 50_000, serials: 50_000 });
   const ledger = new Set((await db.query<{ serial: string }>('SELECT serial FROM certificates')).map((x) => x.serial));
-  assert.ok(r.serials.every((s) => ledger.has(s)), 'every serial a client received is in the ledger');
+  assert.ok(
+    r.serials.every((s) => ledger.has(s)),
+    'every serial a client received is in the ledger',
+  );
 
   // Both workers took a share, and their metrics say how many rows each wrote.
   let total = 0;
@@ -84,7 +89,10 @@ test('migrations run by three processes at once apply exactly once', async () =>
     const applied = outputs.filter((o) => o.stdout.includes(`applied migrations ${versions.join(', ')}`));
     assert.equal(applied.length, 1, outputs.map((o) => o.stdout).join(''));
     assert.equal(outputs.filter((o) => /up to date/.test(o.stdout)).length, 2);
-    assert.deepEqual(await fresh.query('SELECT version FROM schema_migrations ORDER BY version'), versions.map((version) => ({ version })));
+    assert.deepEqual(
+      await fresh.query('SELECT version FROM schema_migrations ORDER BY version'),
+      versions.map((version) => ({ version })),
+    );
   } finally {
     await fresh.drop();
   }

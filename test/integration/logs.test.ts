@@ -37,7 +37,12 @@ function lines(): Line[] {
 
 async function waitFor(pred: (l: Line) => boolean, what: string): Promise<Line> {
   let hit: Line | undefined;
-  await eventually(() => `a log line ${what} in:\n${server.output()}`, () => (hit = lines().find(pred)) !== undefined, 2500, 50);
+  await eventually(
+    () => `a log line ${what} in:\n${server.output()}`,
+    () => (hit = lines().find(pred)) !== undefined,
+    2500,
+    50,
+  );
   return hit!;
 }
 

@@ -28,7 +28,6 @@ const received = new Set<string>();
 /** Redis and Postgres restarts take a while on a busy machine: a minute, checked five times a second. */
 const eventually = (what: string, probe: () => Promise<boolean>): Promise<void> => pollUntil(what, probe, 60_000, 200);
 
-
 /** The ledger holds exactly the received serials, each once. */
 async function ledgerMatchesReceived(): Promise<void> {
   await eventually(`${received.size} ledger rows`, async () => (await db.count('certificates')) >= received.size);
@@ -86,9 +85,14 @@ describe('the ledger pipeline', () => {
     assert.equal(denied.status, 403);
     await ledgerMatchesReceived();
     await eventually('the denial row', async () => (await db.count('denials')) === 1);
-    const [row] = await db.query<{ rule: string; policy_hash: string; requester_kind: string; requester_id: string; path: string; csr_sha256: string }>(
-      'SELECT rule, policy_hash, requester_kind, requester_id, path, csr_sha256 FROM certificates LIMIT 1',
-    );
+    const [row] = await db.query<{
+      rule: string;
+      policy_hash: string;
+      requester_kind: string;
+      requester_id: string;
+      path: string;
+      csr_sha256: string;
+    }>('SELECT rule, policy_hash, requester_kind, requester_id, path, csr_sha256 FROM certificates LIMIT 1');
     assert.equal(row!.rule, 'kubernetes-service-accounts');
     assert.match(row!.policy_hash, /^sha256:/);
     assert.equal(row!.requester_kind, 'token');
@@ -99,23 +103,48 @@ describe('the ledger pipeline', () => {
   test('the same event delivered twice is one row; malformed and unstorable events go to dead_letters, the rest is written', async () => {
     const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
     const queue = new Queue(AUDIT_QUEUE, { connection, prefix });
-    const serial = randomBytes(16).toString('hex').replace(/^[89a-f]/, '1');
+    const serial = randomBytes(16)
+      .toString('hex')
+      .replace(/^[89a-f]/, '1');
     const event = {
-      v: 1, kind: 'issued', id: randomUUID(), path: 'api',
+      v: 1,
+      kind: 'issued',
+      id: randomUUID(),
+      path: 'api',
       requester: { kind: 'token', issuer: 'https://t', subject: 's', claims: {} },
-      policyHash: 'sha256:00', rule: 'replayed', csrSha256: 'ab'.repeat(32), at: new Date().toISOString(),
-      serial, issuerKeyId: 'abcd', spiffeId: 'spiffe://workload-ca.test/replayed', dnsNames: [], ipAddresses: [],
-      notBefore: new Date().toISOString(), notAfter: new Date(Date.now() + 3600e3).toISOString(), certificate: 'MAo=',
+      policyHash: 'sha256:00',
+      rule: 'replayed',
+      csrSha256: 'ab'.repeat(32),
+      at: new Date().toISOString(),
+      serial,
+      issuerKeyId: 'abcd',
+      spiffeId: 'spiffe://workload-ca.test/replayed',
+      dnsNames: [],
+      ipAddresses: [],
+      notBefore: new Date().toISOString(),
+      notAfter: new Date(Date.now() + 3600e3).toISOString(),
+      certificate: 'MAo=',
     };
     await queue.add('events', { events: [event] });
     await queue.add('events', { events: [event, { kind: 'issued', serial: 'not hex' }] });
     // A claim jsonb cannot store (NUL) must not hold back the good event travelling with it.
-    const nextSerial = () => randomBytes(16).toString('hex').replace(/^[89a-f]/, '2');
-    const poisoned = { ...event, id: randomUUID(), serial: nextSerial(), requester: { kind: 'token', issuer: 'https://t', subject: 's', claims: { note: 'a\u0000b' } } };
+    const nextSerial = () =>
+      randomBytes(16)
+        .toString('hex')
+        .replace(/^[89a-f]/, '2');
+    const poisoned = {
+      ...event,
+      id: randomUUID(),
+      serial: nextSerial(),
+      requester: { kind: 'token', issuer: 'https://t', subject: 's', claims: { note: 'a\u0000b' } },
+    };
     const neighbour = { ...event, id: randomUUID(), serial: nextSerial() };
     await queue.add('events', { events: [poisoned, neighbour] });
-    await eventually('the rows and the dead letters', async () =>
-      (await db.query('SELECT 1 FROM certificates WHERE serial = ANY($1)', [[serial, neighbour.serial]])).length === 2 && (await db.count('dead_letters')) === 2,
+    await eventually(
+      'the rows and the dead letters',
+      async () =>
+        (await db.query('SELECT 1 FROM certificates WHERE serial = ANY($1)', [[serial, neighbour.serial]])).length === 2 &&
+        (await db.count('dead_letters')) === 2,
     );
     // Once no job is left to run, no duplicate row can still be on its way.
     await eventually('the queue drained', async () => {
@@ -204,7 +233,9 @@ describe('the inventory API', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const res = await admin(`/v1/admin/certificates?spiffe_id=${encodeURIComponent('spiffe://workload-ca.test/ns/ledger/sa/test')}&limit=500${cursor ? `&cursor=${cursor}` : ''}`);
+      const res = await admin(
+        `/v1/admin/certificates?spiffe_id=${encodeURIComponent('spiffe://workload-ca.test/ns/ledger/sa/test')}&limit=500${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       assert.equal(res.status, 200, res.body);
       const page = res.json();
       seen.push(...page.items.map((i: { serial: string }) => i.serial));
@@ -213,7 +244,9 @@ describe('the inventory API', () => {
     assert.equal(new Set(seen).size, seen.length);
     assert.deepEqual([...seen].sort(), [...received].sort());
 
-    const prefix = await admin(`/v1/admin/certificates?spiffe_id_prefix=${encodeURIComponent('spiffe://workload-ca.test/ns/')}&path=api&status=live&limit=5`);
+    const prefix = await admin(
+      `/v1/admin/certificates?spiffe_id_prefix=${encodeURIComponent('spiffe://workload-ca.test/ns/')}&path=api&status=live&limit=5`,
+    );
     assert.equal(prefix.json().items.length, 5);
     assert.equal((await admin('/v1/admin/certificates?status=expired')).json().items.length, 0);
     assert.equal((await admin('/v1/admin/certificates?path=acme')).json().items.length, 0);

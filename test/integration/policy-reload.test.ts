@@ -39,7 +39,6 @@ function replacePolicy(text: string): void {
   renameSync(`${policyFile}.new`, policyFile);
 }
 
-
 test('a valid new policy takes effect on every worker without a restart', async () => {
   assert.equal((await issueWithTtl(7200)).status, 201);
   const narrowed = original.replace('      maxLifetime: 24h', '      maxLifetime: 1h');

@@ -93,7 +93,11 @@ describe('failed authentication on the API', () => {
     const forged = await token(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey, { sub: 'flood' });
     for (let i = 0; i < 30; i++) assert.equal((await svid(`Bearer ${forged}`)).status, 401);
     const rows = (await recentDenials()).filter((d) => d.requester_id.endsWith('#flood'));
-    assert.deepEqual(rows.map((d) => d.repeat_count), [1], 'only the first is written while the window is open');
+    assert.deepEqual(
+      rows.map((d) => d.repeat_count),
+      [1],
+      'only the first is written while the window is open',
+    );
     // The count is written when the window closes; stopping the server closes it.
     floodChecked = true;
   });
@@ -154,7 +158,10 @@ describe('the ledger after the server stops', () => {
       const { rows } = await db.query<{ repeat_count: number; reason: string }>(
         "SELECT repeat_count, reason FROM denials WHERE requester_id LIKE '%#flood' ORDER BY denied_at",
       );
-      assert.deepEqual(rows.map((r) => r.repeat_count), [1, 29]);
+      assert.deepEqual(
+        rows.map((r) => r.repeat_count),
+        [1, 29],
+      );
       assert.match(rows[1]!.reason, /^29 more refusals like this from 127\.0\.0\.1 within 10 s; the first: /);
     } finally {
       await db.close();
@@ -170,7 +177,9 @@ async function recentDenials(): Promise<DenialRecord[]> {
 
 function rawRequest(text: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port: bench.server.port, ca: bench.server.rootPem, servername: 'localhost' }, () => socket.write(text));
+    const socket = connect({ host: '127.0.0.1', port: bench.server.port, ca: bench.server.rootPem, servername: 'localhost' }, () =>
+      socket.write(text),
+    );
     let out = '';
     socket.on('data', (d: Buffer) => (out += d.toString('latin1')));
     socket.on('close', () => resolve(out));

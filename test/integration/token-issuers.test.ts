@@ -32,8 +32,13 @@ before(async () => {
   await new Promise<void>((r) => jwksServer.listen(0, '127.0.0.1', r));
   const port = (jwksServer.address() as { port: number }).port;
 
-  writeFileSync(join(dataDir, 'rsa-jwks.json'), JSON.stringify({ keys: [{ ...rsa.publicKey.export({ format: 'jwk' }), kid: 'rsa-1', alg: 'RS256' }] }));
-  writeFileSync(join(dataDir, 'config.yaml'), `
+  writeFileSync(
+    join(dataDir, 'rsa-jwks.json'),
+    JSON.stringify({ keys: [{ ...rsa.publicKey.export({ format: 'jwk' }), kid: 'rsa-1', alg: 'RS256' }] }),
+  );
+  writeFileSync(
+    join(dataDir, 'config.yaml'),
+    `
 trustDomain: corp.test
 tokenIssuers:
   - issuer: https://ci.corp.test
@@ -43,9 +48,12 @@ tokenIssuers:
   - issuer: https://idp.corp.test
     audiences: [ca, other]
     jwksUrl: http://127.0.0.1:${port}/jwks
-`);
+`,
+  );
   mkdirSync(dataDir, { recursive: true });
-  writeFileSync(join(dataDir, 'policy.yaml'), `version: 1
+  writeFileSync(
+    join(dataDir, 'policy.yaml'),
+    `version: 1
 guardrails:
   trustDomain: corp.test
 rules:
@@ -60,7 +68,8 @@ rules:
       token: { issuer: https://idp.corp.test }
     grant:
       spiffeId: 'spiffe://{trustDomain}/svc/{claims.sub}'
-`);
+`,
+  );
   server = await startServer({ dataDir, env: { WORKLOAD_CA_CONFIG: join(dataDir, 'config.yaml') } });
 });
 
@@ -94,7 +103,7 @@ test('ES256 tokens verified against a JWKS URL, fetched once and cached', async 
   assert.equal(jwksHits, 1);
 });
 
-test('a token signed by one issuer\'s key but claiming the other issuer is refused', async () => {
+test("a token signed by one issuer's key but claiming the other issuer is refused", async () => {
   const res = await issue(await sign(rsa.privateKey, 'RS256', 'rsa-1', 'https://idp.corp.test', 'billing'));
   assert.equal(res.status, 401);
   assert.equal(res.json().type, 'urn:workload-ca:problem:unauthenticated');
@@ -139,7 +148,14 @@ test('a token valid for 100 years is refused with 401, every time it is presente
 
 test('the cap is per issuer: 15 minutes for the CI issuer', async () => {
   const rs = (lifetime: string, sub: string) =>
-    new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: 'rsa-1' }).setIssuer('https://ci.corp.test').setAudience('ca').setSubject(sub).setIssuedAt().setExpirationTime(lifetime).sign(rsa.privateKey);
+    new SignJWT({})
+      .setProtectedHeader({ alg: 'RS256', kid: 'rsa-1' })
+      .setIssuer('https://ci.corp.test')
+      .setAudience('ca')
+      .setSubject(sub)
+      .setIssuedAt()
+      .setExpirationTime(lifetime)
+      .sign(rsa.privateKey);
   assertTooLong(await issue(await rs('20m', 'job-7')), /maximum of 900 s/);
   const ok = await issue(await rs('15m', 'job-8'));
   assert.equal(ok.status, 201, ok.body);

@@ -28,10 +28,7 @@ export interface TestExtension {
 }
 
 export function sanExtension(names: { uris?: string[]; dns?: string[] }): TestExtension {
-  const parts = [
-    ...(names.uris ?? []).map((u) => tlv(0x86, Buffer.from(u))),
-    ...(names.dns ?? []).map((d) => tlv(0x82, Buffer.from(d))),
-  ];
+  const parts = [...(names.uris ?? []).map((u) => tlv(0x86, Buffer.from(u))), ...(names.dns ?? []).map((d) => tlv(0x82, Buffer.from(d)))];
   return { oid: OIDS.subjectAltName, value: seq(...parts) };
 }
 
@@ -59,12 +56,7 @@ export function buildCsr(opts: CsrOptions = {}): { der: Buffer; pem: string; key
         set(seq(...exts.map((e) => (e.critical ? seq(oid(e.oid), TRUE, octets(e.value)) : seq(oid(e.oid), octets(e.value)))))),
       )
     : Buffer.alloc(0);
-  const info = seq(
-    hex('020100'),
-    commonNameOnly(opts.commonName),
-    spki,
-    explicit(0, attributes),
-  );
+  const info = seq(hex('020100'), commonNameOnly(opts.commonName), spki, explicit(0, attributes));
   const isRsa = key.privateKey.asymmetricKeyType === 'rsa';
   const signature = sign('sha256', info, isRsa ? key.privateKey : { key: key.privateKey, dsaEncoding: 'der' });
   if (opts.badSignature) signature[signature.length - 5]! ^= 0x01;

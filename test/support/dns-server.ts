@@ -109,7 +109,8 @@ export async function startDnsServer(options: DnsServerOptions = {}): Promise<Dn
       const type: string = q.type;
       if (type === 'A' || type === 'ANY') for (const data of v4 ?? []) answers.push({ type: 'A', name: q.name, ttl, data });
       if (type === 'AAAA' || type === 'ANY') for (const data of aaaa.get(name) ?? []) answers.push({ type: 'AAAA', name: q.name, ttl, data });
-      if (type === 'TXT' || type === 'ANY') for (const record of txt.get(name) ?? []) answers.push({ type: 'TXT', name: q.name, ttl, data: txtChunks(record) });
+      if (type === 'TXT' || type === 'ANY')
+        for (const record of txt.get(name) ?? []) answers.push({ type: 'TXT', name: q.name, ttl, data: txtChunks(record) });
     }
     const edns = query.additionals?.find((r): r is dnsPacket.OptAnswer => r.type === 'OPT');
     return {
@@ -118,7 +119,9 @@ export async function startDnsServer(options: DnsServerOptions = {}): Promise<Dn
       flags: dnsPacket.AUTHORITATIVE_ANSWER | ((query.flags ?? 0) & dnsPacket.RECURSION_DESIRED) | rcode,
       questions: query.questions ?? [],
       answers,
-      additionals: edns ? [{ type: 'OPT', name: '.', udpPayloadSize: 4096, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }] : [],
+      additionals: edns
+        ? [{ type: 'OPT', name: '.', udpPayloadSize: 4096, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }]
+        : [],
     };
   }
 

@@ -48,7 +48,10 @@ class Mix {
   readonly recorders: Recorder[];
   readonly serials: (() => string)[] = [];
 
-  constructor(readonly entries: readonly MixEntry[], verifySample: number) {
+  constructor(
+    readonly entries: readonly MixEntry[],
+    verifySample: number,
+  ) {
     const total = entries.reduce((s, e) => s + e.weight, 0);
     let acc = 0;
     this.cumulative = entries.map((e) => (acc += e.weight / total));

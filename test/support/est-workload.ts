@@ -42,19 +42,67 @@ function openssl(args: string[]): void {
 /** Writes the manufacturer PKI, the CA configuration and the policy into `dir`; returns the gateways. */
 export function prepareWorld(dir: string, gateways: number): { configFile: string; gateways: Gateway[] } {
   const root = join(dir, 'manufacturer-root');
-  openssl(['req', '-x509', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${root}.key`,
-    '-subj', '/O=Bench Devices/CN=Bench Manufacturing Root', '-days', '2', '-addext', 'basicConstraints=critical,CA:TRUE',
-    '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', `${root}.pem`]);
+  openssl([
+    'req',
+    '-x509',
+    '-new',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    `${root}.key`,
+    '-subj',
+    '/O=Bench Devices/CN=Bench Manufacturing Root',
+    '-days',
+    '2',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+    '-out',
+    `${root}.pem`,
+  ]);
   const ext = join(dir, 'leaf.ext');
   writeFileSync(ext, 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
   const list: Gateway[] = [];
   for (let i = 0; i < gateways; i++) {
     const name = `gw-${String(i).padStart(3, '0')}`;
     const stem = join(dir, name);
-    openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${stem}.key`,
-      '-subj', `/O=Bench Devices/CN=${name}`, '-out', `${stem}.csr`]);
-    openssl(['x509', '-req', '-in', `${stem}.csr`, '-CA', `${root}.pem`, '-CAkey', `${root}.key`, '-set_serial', String(1000 + i),
-      '-days', '2', '-extfile', ext, '-out', `${stem}.pem`]);
+    openssl([
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      `${stem}.key`,
+      '-subj',
+      `/O=Bench Devices/CN=${name}`,
+      '-out',
+      `${stem}.csr`,
+    ]);
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      `${stem}.csr`,
+      '-CA',
+      `${root}.pem`,
+      '-CAkey',
+      `${root}.key`,
+      '-set_serial',
+      String(1000 + i),
+      '-days',
+      '2',
+      '-extfile',
+      ext,
+      '-out',
+      `${stem}.pem`,
+    ]);
     list.push({ name, certPem: readFileSync(`${stem}.pem`, 'utf8'), keyPem: readFileSync(`${stem}.key`, 'utf8') });
   }
   const policyFile = join(dir, 'policy.yaml');
@@ -100,7 +148,12 @@ export interface Verification {
  * certificate that chains to the root through the issuing CA, names the device asked for, and is
  * for the device's key.
  */
-export function verifySamples(samples: readonly { request: EstRequest; body: string }[], rootPem: string, issuingPem: string, dir: string): Verification {
+export function verifySamples(
+  samples: readonly { request: EstRequest; body: string }[],
+  rootPem: string,
+  issuingPem: string,
+  dir: string,
+): Verification {
   const root = new X509Certificate(rootPem);
   const issuing = new X509Certificate(issuingPem);
   const failures: string[] = [];

@@ -47,7 +47,11 @@ export function curl(args: string[], input?: string | Buffer): CurlResult {
 }
 
 /** A CSR made by `openssl req`, base64 as `openssl base64` writes it (64-column lines). */
-export function opensslCsr(dir: string, name: string, opts: { key?: string; subject?: string; sans?: string[]; challengePassword?: string } = {}): { key: string; base64: string; der: Buffer } {
+export function opensslCsr(
+  dir: string,
+  name: string,
+  opts: { key?: string; subject?: string; sans?: string[]; challengePassword?: string } = {},
+): { key: string; base64: string; der: Buffer } {
   const key = opts.key ?? join(dir, `${name}.key`);
   if (opts.key === undefined) openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', key]);
   const der = join(dir, `${name}.csr.der`);
@@ -56,7 +60,10 @@ export function opensslCsr(dir: string, name: string, opts: { key?: string; subj
     // openssl reads request attributes only from a config file, and only with a non-empty subject there.
     const cnf = join(dir, `${name}.cnf`);
     const sanLine = opts.sans?.length ? `req_extensions = ext\n[ext]\nsubjectAltName = ${opts.sans.join(',')}\n` : '';
-    writeFileSync(cnf, `[req]\ndistinguished_name = dn\nattributes = attrs\nprompt = no\n${sanLine}[dn]\nCN = ${name}\n[attrs]\nchallengePassword = ${opts.challengePassword}\n`);
+    writeFileSync(
+      cnf,
+      `[req]\ndistinguished_name = dn\nattributes = attrs\nprompt = no\n${sanLine}[dn]\nCN = ${name}\n[attrs]\nchallengePassword = ${opts.challengePassword}\n`,
+    );
     args.push('-config', cnf);
   } else {
     args.push('-subj', opts.subject ?? '/');
@@ -97,15 +104,64 @@ export function manufacturerPki(dir: string): ManufacturerPki {
   // clientAuth to authenticate over TLS, id-kp-cmcRA (1.3.6.1.5.5.7.3.28) to be an RA.
   writeFileSync(raExt, 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth,1.3.6.1.5.5.7.3.28\n');
   const ca = (name: string, subject: string): void => {
-    openssl(['req', '-x509', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, `${name}.key`),
-      '-subj', subject, '-days', '30', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-      '-out', join(dir, `${name}.pem`)]);
+    openssl([
+      'req',
+      '-x509',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      join(dir, `${name}.key`),
+      '-subj',
+      subject,
+      '-days',
+      '30',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+      '-out',
+      join(dir, `${name}.pem`),
+    ]);
   };
   const leaf = (name: string, subject: string, issuer: string, ext = leafExt): { cert: string; key: string } => {
     const key = join(dir, `${name}.key`);
-    openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-subj', subject, '-out', join(dir, `${name}.csr`)]);
-    openssl(['x509', '-req', '-in', join(dir, `${name}.csr`), '-CA', join(dir, `${issuer}.pem`), '-CAkey', join(dir, `${issuer}.key`),
-      '-set_serial', `0x${Buffer.from(name).toString('hex')}`, '-days', '30', '-extfile', ext, '-out', join(dir, `${name}.pem`)]);
+    openssl([
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      key,
+      '-subj',
+      subject,
+      '-out',
+      join(dir, `${name}.csr`),
+    ]);
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      join(dir, `${name}.csr`),
+      '-CA',
+      join(dir, `${issuer}.pem`),
+      '-CAkey',
+      join(dir, `${issuer}.key`),
+      '-set_serial',
+      `0x${Buffer.from(name).toString('hex')}`,
+      '-days',
+      '30',
+      '-extfile',
+      ext,
+      '-out',
+      join(dir, `${name}.pem`),
+    ]);
     return { cert: join(dir, `${name}.pem`), key };
   };
   ca('manufacturer-root', '/O=Acme Devices/CN=Acme Manufacturing Root');
@@ -167,7 +223,12 @@ export function rawHttps(
 ): Promise<RawResponse> {
   const u = new URL(url);
   const body = opts.body === undefined ? Buffer.alloc(0) : Buffer.from(opts.body);
-  const lines = [`${opts.method} ${u.pathname} HTTP/1.1`, `Host: ${u.host}`, 'Connection: close', ...Object.entries(opts.headers ?? {}).map(([k, v]) => `${k}: ${v}`)];
+  const lines = [
+    `${opts.method} ${u.pathname} HTTP/1.1`,
+    `Host: ${u.host}`,
+    'Connection: close',
+    ...Object.entries(opts.headers ?? {}).map(([k, v]) => `${k}: ${v}`),
+  ];
   if (opts.method !== 'GET') lines.push(`Content-Length: ${body.length}`);
   return new Promise((resolve, reject) => {
     const socket = connect({ host: u.hostname, port: Number(u.port), ca, cert: opts.cert, key: opts.key });

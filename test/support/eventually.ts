@@ -5,7 +5,12 @@ import { strict as assert } from 'node:assert';
  * function, read only on failure, to add what was seen by then (output, a response). A probe that
  * throws ends the wait with its error: for a condition that can no longer come true.
  */
-export async function eventually(what: string | (() => string), probe: () => Promise<boolean> | boolean, timeoutMs = 30_000, everyMs = 100): Promise<void> {
+export async function eventually(
+  what: string | (() => string),
+  probe: () => Promise<boolean> | boolean,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await probe()) return;

@@ -12,7 +12,12 @@ export interface LedgerCheck {
   readonly missing: readonly string[];
 }
 
-export async function awaitLedger(received: readonly string[], ledgerSerials: () => Promise<string[]>, stoppedAt: number, timeoutMs = 60_000): Promise<LedgerCheck> {
+export async function awaitLedger(
+  received: readonly string[],
+  ledgerSerials: () => Promise<string[]>,
+  stoppedAt: number,
+  timeoutMs = 60_000,
+): Promise<LedgerCheck> {
   const wanted = new Set(received.map(normalizeSerial));
   for (;;) {
     const rows = await ledgerSerials();

@@ -81,7 +81,8 @@ describe('helm/workload-ca', () => {
   });
 
   test('the path scanner catches a path that values.yaml lacks, directly or through a variable', () => {
-    const synthetic = '{{ .Values.api.replicas }} {{ .Values.api.replicaz }}\n{{- $np := .Values.networkPolicy }}{{ $np.redis.port }} {{ $np.redis.portz }}';
+    const synthetic =
+      '{{ .Values.api.replicas }} {{ .Values.api.replicaz }}\n{{- $np := .Values.networkPolicy }}{{ $np.redis.port }} {{ $np.redis.portz }}';
     assert.deepEqual(missingPaths(valuesPaths(synthetic), values()).sort(), ['api.replicaz', 'networkPolicy.redis.portz']);
   });
 
@@ -108,13 +109,19 @@ describe('helm/workload-ca', () => {
     const text = template('configmap-config.yaml');
     const block = text.slice(text.indexOf('config.yaml: |') + 'config.yaml: |'.length).split('\n');
     // The fixed part is plain YAML; template lines either add optional keys or insert .Values.config.
-    const fixed = block.filter((l) => !l.includes('{{')).map((l) => l.replace(/^ {4}/, '')).join('\n');
+    const fixed = block
+      .filter((l) => !l.includes('{{'))
+      .map((l) => l.replace(/^ {4}/, ''))
+      .join('\n');
     assert.match(text, /toYaml \.Values\.config \| nindent 4/);
     const rendered = `${fixed}\n${toYaml(values().config)}`;
     const dir = scratchDir('wlca-chart-');
     try {
       writeFileSync(join(dir, 'config.yaml'), rendered);
-      const result = loadConfig({ WORKLOAD_CA_CONFIG: join(dir, 'config.yaml'), DATABASE_URL: 'postgres://db/ca', REDIS_URL: 'redis://redis:6379', WORKLOAD_CA_PORT: '8443' }, dir);
+      const result = loadConfig(
+        { WORKLOAD_CA_CONFIG: join(dir, 'config.yaml'), DATABASE_URL: 'postgres://db/ca', REDIS_URL: 'redis://redis:6379', WORKLOAD_CA_PORT: '8443' },
+        dir,
+      );
       assert.ok(result.ok, `the CA refuses the chart's config:\n${rendered}\n${JSON.stringify(!result.ok && result.problems)}`);
       assert.equal(result.config.policyFile, '/etc/workload-ca/policy/policy.yaml');
       assert.equal(result.config.worker.metricsHost, '0.0.0.0');
@@ -135,9 +142,29 @@ describe('helm/workload-ca', () => {
     }
     const lint = spawnSync('helm', ['lint', CHART, '--strict'], { encoding: 'utf8' });
     assert.equal(lint.status, 0, lint.stdout + lint.stderr);
-    const rendered = spawnSync('helm', ['template', 'ca', CHART, '--set', 'ingress.enabled=true,autoscaling.enabled=true,serviceMonitor.enabled=true,secrets.tls=ca-tls,secrets.admin=ca-admin'], { encoding: 'utf8' });
+    const rendered = spawnSync(
+      'helm',
+      [
+        'template',
+        'ca',
+        CHART,
+        '--set',
+        'ingress.enabled=true,autoscaling.enabled=true,serviceMonitor.enabled=true,secrets.tls=ca-tls,secrets.admin=ca-admin',
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(rendered.status, 0, rendered.stderr);
-    for (const kind of ['Deployment', 'Job', 'ConfigMap', 'Service', 'Ingress', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'NetworkPolicy', 'ServiceMonitor']) {
+    for (const kind of [
+      'Deployment',
+      'Job',
+      'ConfigMap',
+      'Service',
+      'Ingress',
+      'HorizontalPodAutoscaler',
+      'PodDisruptionBudget',
+      'NetworkPolicy',
+      'ServiceMonitor',
+    ]) {
       assert.match(rendered.stdout, new RegExp(`^kind: ${kind}$`, 'm'), kind);
     }
   });
@@ -158,7 +185,10 @@ describe('Dockerfile', () => {
   });
 
   test('everything the image copies from the repository exists and is not excluded by .dockerignore', () => {
-    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
     const sources = lines.filter((l) => /^COPY\s/.test(l) && !l.includes('--from=')).flatMap((l) => l.trim().split(/\s+/).slice(1, -1));
     assert.ok(sources.length >= 5);
     for (const s of sources) {

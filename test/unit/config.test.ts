@@ -69,15 +69,41 @@ test('every setting has its own environment variable, and every variable of befo
   assert.equal(new Set(names).size, names.length, 'an environment variable names two settings');
   for (const n of names) assert.match(n, /^(WORKLOAD_CA_[A-Z0-9_]+|DATABASE_URL|REDIS_URL)$/);
   const before = [
-    'WORKLOAD_CA_HOST', 'WORKLOAD_CA_PORT', 'WORKLOAD_CA_DATA_DIR', 'WORKLOAD_CA_TRUST_DOMAIN', 'WORKLOAD_CA_WORKERS',
-    'WORKLOAD_CA_POLICY_FILE', 'WORKLOAD_CA_KEY_PASSPHRASE_FILE', 'WORKLOAD_CA_KEY_PASSPHRASE', 'WORKLOAD_CA_TLS_DNS_NAMES',
-    'WORKLOAD_CA_TLS_CIPHERS', 'WORKLOAD_CA_TLS_HANDSHAKE_TIMEOUT_MS', 'WORKLOAD_CA_HEADERS_TIMEOUT_MS', 'WORKLOAD_CA_REQUEST_TIMEOUT_MS',
-    'WORKLOAD_CA_KEEP_ALIVE_TIMEOUT_MS', 'WORKLOAD_CA_CONNECTIONS_CHECK_INTERVAL_MS', 'WORKLOAD_CA_DEV_TOKEN_ISSUER', 'WORKLOAD_CA_LOG_LEVEL',
-    'DATABASE_URL', 'REDIS_URL', 'WORKLOAD_CA_REDIS_PREFIX', 'WORKLOAD_CA_ADMIN_TOKEN_FILE', 'WORKLOAD_CA_ADMIN_TOKEN',
-    'WORKLOAD_CA_WORKER_CONCURRENCY', 'WORKLOAD_CA_WORKER_METRICS_PORT', 'WORKLOAD_CA_EST_USERS_FILE', 'WORKLOAD_CA_ACME_EAB_REQUIRED',
-    'WORKLOAD_CA_ACME_TERMS_OF_SERVICE', 'WORKLOAD_CA_ACME_PUBLIC_URL', 'WORKLOAD_CA_ACME_HTTP01_PORT', 'WORKLOAD_CA_ACME_TLSALPN01_PORT',
-    'WORKLOAD_CA_ACME_RESOLVER', 'WORKLOAD_CA_ACME_ALLOWED_NETWORKS', 'WORKLOAD_CA_ACME_DENIED_NETWORKS',
-    'WORKLOAD_CA_ACME_NEW_ORDERS_PER_HOUR', 'WORKLOAD_CA_ACME_FAILED_VALIDATIONS_PER_HOUR',
+    'WORKLOAD_CA_HOST',
+    'WORKLOAD_CA_PORT',
+    'WORKLOAD_CA_DATA_DIR',
+    'WORKLOAD_CA_TRUST_DOMAIN',
+    'WORKLOAD_CA_WORKERS',
+    'WORKLOAD_CA_POLICY_FILE',
+    'WORKLOAD_CA_KEY_PASSPHRASE_FILE',
+    'WORKLOAD_CA_KEY_PASSPHRASE',
+    'WORKLOAD_CA_TLS_DNS_NAMES',
+    'WORKLOAD_CA_TLS_CIPHERS',
+    'WORKLOAD_CA_TLS_HANDSHAKE_TIMEOUT_MS',
+    'WORKLOAD_CA_HEADERS_TIMEOUT_MS',
+    'WORKLOAD_CA_REQUEST_TIMEOUT_MS',
+    'WORKLOAD_CA_KEEP_ALIVE_TIMEOUT_MS',
+    'WORKLOAD_CA_CONNECTIONS_CHECK_INTERVAL_MS',
+    'WORKLOAD_CA_DEV_TOKEN_ISSUER',
+    'WORKLOAD_CA_LOG_LEVEL',
+    'DATABASE_URL',
+    'REDIS_URL',
+    'WORKLOAD_CA_REDIS_PREFIX',
+    'WORKLOAD_CA_ADMIN_TOKEN_FILE',
+    'WORKLOAD_CA_ADMIN_TOKEN',
+    'WORKLOAD_CA_WORKER_CONCURRENCY',
+    'WORKLOAD_CA_WORKER_METRICS_PORT',
+    'WORKLOAD_CA_EST_USERS_FILE',
+    'WORKLOAD_CA_ACME_EAB_REQUIRED',
+    'WORKLOAD_CA_ACME_TERMS_OF_SERVICE',
+    'WORKLOAD_CA_ACME_PUBLIC_URL',
+    'WORKLOAD_CA_ACME_HTTP01_PORT',
+    'WORKLOAD_CA_ACME_TLSALPN01_PORT',
+    'WORKLOAD_CA_ACME_RESOLVER',
+    'WORKLOAD_CA_ACME_ALLOWED_NETWORKS',
+    'WORKLOAD_CA_ACME_DENIED_NETWORKS',
+    'WORKLOAD_CA_ACME_NEW_ORDERS_PER_HOUR',
+    'WORKLOAD_CA_ACME_FAILED_VALIDATIONS_PER_HOUR',
   ];
   for (const n of before) assert.ok(names.includes(n), `${n} is no longer read`);
 });
@@ -91,10 +117,21 @@ test('the defaults are the ones the CA always had', () => {
     workers: availableParallelism(),
     policyFile: d('policy.yaml'),
     ca: { rootCert: d('ca/root-ca.pem'), issuingCert: d('ca/issuing-ca.pem'), issuingKey: d('ca/issuing-ca.key') },
-    tls: { cert: d('tls/server.pem'), key: d('tls/server.key'), dnsNames: ['localhost'], ipAddresses: ['127.0.0.1', '::1'], ciphers: DEFAULT_TLS_CIPHERS },
+    tls: {
+      cert: d('tls/server.pem'),
+      key: d('tls/server.key'),
+      dnsNames: ['localhost'],
+      ipAddresses: ['127.0.0.1', '::1'],
+      ciphers: DEFAULT_TLS_CIPHERS,
+    },
     connections: { handshakeTimeoutMs: 8000, headersTimeoutMs: 8000, requestTimeoutMs: 30000, keepAliveTimeoutMs: 65000, checkIntervalMs: 1000 },
     tokenIssuers: [],
-    devTokenIssuer: { issuer: 'https://token-issuer.workload-ca.test', audience: 'workload-ca', dir: d('dev-token-issuer'), maxTokenLifetimeSeconds: 86400 },
+    devTokenIssuer: {
+      issuer: 'https://token-issuer.workload-ca.test',
+      audience: 'workload-ca',
+      dir: d('dev-token-issuer'),
+      maxTokenLifetimeSeconds: 86400,
+    },
     limits: { bodyBytes: 65536 },
     logLevel: 'info',
     databaseUrl: null,
@@ -107,7 +144,16 @@ test('the defaults are the ones the CA always had', () => {
       externalAccountRequired: true,
       termsOfService: null,
       publicUrl: null,
-      validation: { http01Port: 80, tlsAlpn01Port: 443, resolver: null, timeoutMs: 10000, allowedNetworks: [], deniedNetworks: [], maxRedirects: 10, maxResponseBytes: 8192 },
+      validation: {
+        http01Port: 80,
+        tlsAlpn01Port: 443,
+        resolver: null,
+        timeoutMs: 10000,
+        allowedNetworks: [],
+        deniedNetworks: [],
+        maxRedirects: 10,
+        maxResponseBytes: 8192,
+      },
       authorizationReuseSeconds: 86400,
       orderLifetimeSeconds: 3600,
       nonceLifetimeSeconds: 3600,
@@ -167,13 +213,18 @@ test('a passphrase file wins over the passphrase itself; one that cannot be read
 
 test('a bad value from the environment names the variable first and the file key after', () => {
   assert.deepEqual(problems({ WORKLOAD_CA_PORT: '70000' }), ['WORKLOAD_CA_PORT must be at most 65535, got 70000 (file key listen.port)']);
-  assert.deepEqual(problems({ WORKLOAD_CA_WORKERS: 'many' }), ['WORKLOAD_CA_WORKERS must be a whole number from 1 to 256, or auto, got "many" (file key workers)']);
+  assert.deepEqual(problems({ WORKLOAD_CA_WORKERS: 'many' }), [
+    'WORKLOAD_CA_WORKERS must be a whole number from 1 to 256, or auto, got "many" (file key workers)',
+  ]);
   // A typo in a yes/no variable is refused, not read as "no" (that would turn EAB off).
   assert.deepEqual(problems({ WORKLOAD_CA_ACME_EAB_REQUIRED: 'ture' }), [
     'WORKLOAD_CA_ACME_EAB_REQUIRED must be true or false (also 1/0, yes/no, on/off), got "ture" (file key acme.externalAccountRequired)',
   ]);
   assert.equal(problems({ WORKLOAD_CA_TOKEN_ISSUERS: '[{"issuer":' }).length, 1);
-  assert.match(problems({ WORKLOAD_CA_TOKEN_ISSUERS: '[{"issuer":' })[0]!, /^WORKLOAD_CA_TOKEN_ISSUERS must be JSON \(.*\), got .* \(file key tokenIssuers\)$/);
+  assert.match(
+    problems({ WORKLOAD_CA_TOKEN_ISSUERS: '[{"issuer":' })[0]!,
+    /^WORKLOAD_CA_TOKEN_ISSUERS must be JSON \(.*\), got .* \(file key tokenIssuers\)$/,
+  );
   assert.deepEqual(problems({ WORKLOAD_CA_TOKEN_ISSUERS: '[{"issuer":"https://idp","audiences":["ca"],"jwksUrl":"ftp://idp/jwks"}]' }), [
     'WORKLOAD_CA_TOKEN_ISSUERS: tokenIssuers[0].jwksUrl must match ^https?://, got "ftp://idp/jwks" (file key tokenIssuers)',
   ]);

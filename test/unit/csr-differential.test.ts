@@ -124,14 +124,35 @@ function oddRequests(): { name: string; der: Buffer }[] {
     { name: 'an otherName SAN', der: signed(info(extReq(sanExt(tlv(0xa0, hex('06032a0304'), tlv(0xa0, hex('0c0161')))))), privateKey) },
     { name: 'a registeredID SAN', der: signed(info(extReq(sanExt(hex('88032a0304')))), privateKey) },
     { name: 'an IP SAN of 5 bytes', der: signed(info(extReq(sanExt(hex('87050a00000101')))), privateKey) },
-    { name: '101 DNS SANs', der: signed(info(extReq(sanExt(...Array.from({ length: 101 }, (_, i) => tlv(0x82, Buffer.from(`h${i}.example.org`)))))), privateKey) },
+    {
+      name: '101 DNS SANs',
+      der: signed(info(extReq(sanExt(...Array.from({ length: 101 }, (_, i) => tlv(0x82, Buffer.from(`h${i}.example.org`)))))), privateKey),
+    },
     { name: 'a signature with unused bits', der: seq(good, ECDSA_SHA256, tlv(0x03, Buffer.from([1]), sign('sha256', good, privateKey))) },
     { name: 'ecdsa-with-SHA256 with NULL parameters', der: signed(good, privateKey, seq(oid(OIDS.ecdsaWithSha256), NULL)) },
     { name: 'a P-384 key', der: signed(info(extReq(sanExt(uri)), { key: p384.publicKey.export({ type: 'spki', format: 'der' }) }), p384.privateKey) },
-    { name: 'an RSA 1024 key', der: seq(info(Buffer.alloc(0), { key: rsa1024.publicKey.export({ type: 'spki', format: 'der' }) }), seq(oid(OIDS.sha256WithRsa), NULL), tlv(0x03, Buffer.from([0]), sign('sha256', info(Buffer.alloc(0), { key: rsa1024.publicKey.export({ type: 'spki', format: 'der' }) }), rsa1024.privateKey))) },
+    {
+      name: 'an RSA 1024 key',
+      der: seq(
+        info(Buffer.alloc(0), { key: rsa1024.publicKey.export({ type: 'spki', format: 'der' }) }),
+        seq(oid(OIDS.sha256WithRsa), NULL),
+        tlv(
+          0x03,
+          Buffer.from([0]),
+          sign('sha256', info(Buffer.alloc(0), { key: rsa1024.publicKey.export({ type: 'spki', format: 'der' }) }), rsa1024.privateKey),
+        ),
+      ),
+    },
     { name: 'signed by another key', der: signed(good, generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey) },
     { name: 'trailing zero after the request', der: Buffer.concat([signed(good, privateKey), hex('00')]) },
-    { name: 'indefinite length outer SEQUENCE', der: (() => { const d = signed(good, privateKey); const inner = d.subarray(d[1]! & 0x80 ? 2 + (d[1]! & 0x7f) : 2); return Buffer.concat([hex('3080'), inner, hex('0000')]); })() },
+    {
+      name: 'indefinite length outer SEQUENCE',
+      der: (() => {
+        const d = signed(good, privateKey);
+        const inner = d.subarray(d[1]! & 0x80 ? 2 + (d[1]! & 0x7f) : 2);
+        return Buffer.concat([hex('3080'), inner, hex('0000')]);
+      })(),
+    },
   ];
 }
 

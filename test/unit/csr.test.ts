@@ -20,8 +20,16 @@ test('a CSR from openssl parses, and its signature proves possession', async () 
   try {
     execFileSync('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', join(dir, 'k.pem')]);
     execFileSync('openssl', [
-      'req', '-new', '-key', join(dir, 'k.pem'), '-subj', '/CN=web.example.org', '-out', join(dir, 'r.csr'),
-      '-addext', 'subjectAltName=URI:spiffe://example.org/web,DNS:web.example.org,IP:10.1.2.3,IP:fd00::1',
+      'req',
+      '-new',
+      '-key',
+      join(dir, 'k.pem'),
+      '-subj',
+      '/CN=web.example.org',
+      '-out',
+      join(dir, 'r.csr'),
+      '-addext',
+      'subjectAltName=URI:spiffe://example.org/web,DNS:web.example.org,IP:10.1.2.3,IP:fd00::1',
     ]);
     const der = fromPem(readFileSync(join(dir, 'r.csr'), 'utf8'), 'CERTIFICATE REQUEST')[0]!;
     const r = parseCsr(der);
@@ -36,7 +44,10 @@ test('a CSR from openssl parses, and its signature proves possession', async () 
 });
 
 test('key types: P-384 and RSA-2048 parse (policy decides); secp256k1 and RSA-1024 are refused', () => {
-  for (const [type, kind] of [['p384', 'ecdsa-p384'], ['rsa2048', 'rsa-2048']] as const) {
+  for (const [type, kind] of [
+    ['p384', 'ecdsa-p384'],
+    ['rsa2048', 'rsa-2048'],
+  ] as const) {
     const r = parseCsr(buildCsr({ key: testKey(type) }).der);
     assert.ok(r.ok, type);
     assert.equal(r.csr.keyKind, kind);

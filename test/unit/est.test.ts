@@ -75,7 +75,24 @@ describe('certs-only PKCS#7', () => {
     const a = join(dir, 'a');
     const b = join(dir, 'b');
     for (const f of [a, b]) {
-      openssl(['req', '-x509', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${f}.key`, '-subj', `/CN=${f.slice(-1)}`, '-days', '1', '-out', `${f}.pem`]);
+      openssl([
+        'req',
+        '-x509',
+        '-new',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        `${f}.key`,
+        '-subj',
+        `/CN=${f.slice(-1)}`,
+        '-days',
+        '1',
+        '-out',
+        `${f}.pem`,
+      ]);
     }
     const certs = [a, b].map((f) => new X509Certificate(readFileSync(`${f}.pem`)));
     writeFileSync(join(dir, 'p7.der'), certsOnly(certs.map((c) => c.raw)));
@@ -120,12 +137,63 @@ describe('trust anchors for client certificates', () => {
   writeFileSync(join(dir, 'client.ext'), 'basicConstraints=critical,CA:FALSE\nextendedKeyUsage=clientAuth\n');
   writeFileSync(join(dir, 'server.ext'), 'basicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n');
   const root = join(dir, 'troot');
-  openssl(['req', '-x509', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${root}.key`, '-subj', '/CN=Factory Root', '-days', '1',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign', '-out', `${root}.pem`]);
+  openssl([
+    'req',
+    '-x509',
+    '-new',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    `${root}.key`,
+    '-subj',
+    '/CN=Factory Root',
+    '-days',
+    '1',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign',
+    '-out',
+    `${root}.pem`,
+  ]);
   const issue = (name: string, issuer: string, extFile: string): X509Certificate => {
     const f = join(dir, name);
-    openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${f}.key`, '-subj', `/CN=${name}`, '-out', `${f}.csr`]);
-    openssl(['x509', '-req', '-in', `${f}.csr`, '-CA', `${issuer}.pem`, '-CAkey', `${issuer}.key`, '-set_serial', '7', '-days', '1', '-extfile', join(dir, extFile), '-out', `${f}.pem`]);
+    openssl([
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      `${f}.key`,
+      '-subj',
+      `/CN=${name}`,
+      '-out',
+      `${f}.csr`,
+    ]);
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      `${f}.csr`,
+      '-CA',
+      `${issuer}.pem`,
+      '-CAkey',
+      `${issuer}.key`,
+      '-set_serial',
+      '7',
+      '-days',
+      '1',
+      '-extfile',
+      join(dir, extFile),
+      '-out',
+      `${f}.pem`,
+    ]);
     return new X509Certificate(readFileSync(`${f}.pem`));
   };
   const intermediate = issue('line-7', root, 'ca.ext');
@@ -156,11 +224,19 @@ describe('serverkeygen CSRs and csrattrs', () => {
   test('encodeCsr writes a request the strict parser accepts, signed by the new key, with the asked names', () => {
     const key = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const subject = Buffer.from([0x30, 0x00]);
-    const der = encodeCsr(key.privateKey, subject, { uris: ['spiffe://example.org/device/a'], dnsNames: ['a.example.org'], ipAddresses: ['10.0.0.7', 'fd00::1'] });
+    const der = encodeCsr(key.privateKey, subject, {
+      uris: ['spiffe://example.org/device/a'],
+      dnsNames: ['a.example.org'],
+      ipAddresses: ['10.0.0.7', 'fd00::1'],
+    });
     const parsed = parseCsr(der);
     assert.ok(parsed.ok);
     assert.ok(verifyProofOfPossession(parsed.csr));
-    assert.deepEqual(parsed.csr.requested, { uris: ['spiffe://example.org/device/a'], dnsNames: ['a.example.org'], ipAddresses: ['10.0.0.7', 'fd00::1'] });
+    assert.deepEqual(parsed.csr.requested, {
+      uris: ['spiffe://example.org/device/a'],
+      dnsNames: ['a.example.org'],
+      ipAddresses: ['10.0.0.7', 'fd00::1'],
+    });
     assert.ok(subjectOfCsr(der).equals(subject));
     writeFileSync(join(dir, 'skg.der'), der);
     const checked = spawnSync('openssl', ['req', '-inform', 'DER', '-in', join(dir, 'skg.der'), '-verify', '-noout'], { encoding: 'utf8' });
@@ -240,12 +316,27 @@ describe('policy for EST', () => {
     denied(evaluate(p, input(estClient(), null)), 'identity-not-allowed', /must name one/);
   });
 
-  test('EST matchers: auth kind, subject and SAN globs, the client SVID\'s ID', () => {
+  test("EST matchers: auth kind, subject and SAN globs, the client SVID's ID", () => {
     const p = load(gatewayRules);
     // A Basic client never matches a trust-anchor rule.
-    denied(evaluate(p, input(estClient({ auth: 'basic', certificate: null }), `spiffe://${TD}/gateway/gw-7/device/x`)), 'no-matching-rule', /no rule/);
-    denied(evaluate(p, input(estClient({ certificate: { subject: 'O=Evil, CN=gw-7', sans: ['DNS:gw-7.acme.example'] } }), `spiffe://${TD}/gateway/gw-7/device/x`)), 'no-matching-rule', /no rule/);
-    denied(evaluate(p, input(estClient({ certificate: { subject: 'O=Acme, CN=gw-7', sans: [] } }), `spiffe://${TD}/gateway/gw-7/device/x`)), 'no-matching-rule', /no rule/);
+    denied(
+      evaluate(p, input(estClient({ auth: 'basic', certificate: null }), `spiffe://${TD}/gateway/gw-7/device/x`)),
+      'no-matching-rule',
+      /no rule/,
+    );
+    denied(
+      evaluate(
+        p,
+        input(estClient({ certificate: { subject: 'O=Evil, CN=gw-7', sans: ['DNS:gw-7.acme.example'] } }), `spiffe://${TD}/gateway/gw-7/device/x`),
+      ),
+      'no-matching-rule',
+      /no rule/,
+    );
+    denied(
+      evaluate(p, input(estClient({ certificate: { subject: 'O=Acme, CN=gw-7', sans: [] } }), `spiffe://${TD}/gateway/gw-7/device/x`)),
+      'no-matching-rule',
+      /no rule/,
+    );
     // A gateway holding an SVID enrolls under its own ID on the "fleet" label, and renews itself elsewhere.
     const gwFacts = { auth: 'svid', spiffeId: `spiffe://${TD}/gateway/gw-7`, certificate: null } as const;
     const gw = estClient({ ...gwFacts, label: 'fleet' });
@@ -262,7 +353,10 @@ describe('policy for EST', () => {
     const bad = (rules: string, path: RegExp) => {
       const r = parsePolicy(`version: 1\nguardrails:\n  trustDomain: ${TD}\nrules:\n${rules}`);
       assert.ok(!r.ok);
-      assert.ok(r.problems.some((x) => path.test(x.path)), JSON.stringify(r.problems));
+      assert.ok(
+        r.problems.some((x) => path.test(x.path)),
+        JSON.stringify(r.problems),
+      );
     };
     bad(`  - name: a\n    match: { est: {} }\n    grant: { spiffeId: 'spiffe://{trustDomain}/*/device' }\n`, /grant\.spiffeId/);
     bad(`  - name: a\n    match: { est: {} }\n    grant: { spiffeId: 'spiffe://{trustDomain}/x/**' }\n`, /grant\.spiffeId/);
@@ -293,18 +387,22 @@ describe('the EST reply writer', () => {
     app.addHook('onResponse', async (_req, reply) => void seen.push(reply.statusCode));
     app.get('/busy', async (_req, reply) => sendEstError(reply, { status: 503, message: 'ledger away', retryAfterSeconds: 7 }));
     app.get('/who', async (_req, reply) => sendEstError(reply, { status: 401, message: 'who are you' }));
-    app.get('/ok', async (_req, reply) => writeEstReply(reply, 200, { 'content-type': 'application/csrattrs', 'content-transfer-encoding': 'base64' }, 'MAA=\r\n'));
+    app.get('/ok', async (_req, reply) =>
+      writeEstReply(reply, 200, { 'content-type': 'application/csrattrs', 'content-transfer-encoding': 'base64' }, 'MAA=\r\n'),
+    );
     await app.listen({ host: '127.0.0.1', port: 0 });
     try {
       const port = (app.server.address() as { port: number }).port;
       const busy = await rawGet(port, '/busy');
       assert.equal(busy.head[0], 'HTTP/1.1 503 Service Unavailable');
-      for (const line of ['Retry-After: 7', 'Content-Type: text/plain; charset=utf-8', 'X-Request-Id: r-1', 'Content-Length: 12']) assert.ok(busy.head.includes(line), `${line} in ${busy.head.join(' | ')}`);
+      for (const line of ['Retry-After: 7', 'Content-Type: text/plain; charset=utf-8', 'X-Request-Id: r-1', 'Content-Length: 12'])
+        assert.ok(busy.head.includes(line), `${line} in ${busy.head.join(' | ')}`);
       assert.equal(busy.body, 'ledger away\n');
       const who = await rawGet(port, '/who');
       assert.ok(who.head.includes('WWW-Authenticate: Basic realm="workload-ca EST", charset="UTF-8"'), who.head.join(' | '));
       const ok = await rawGet(port, '/ok');
-      for (const line of ['Content-Type: application/csrattrs', 'Content-Transfer-Encoding: base64', 'Content-Length: 6']) assert.ok(ok.head.includes(line), `${line} in ${ok.head.join(' | ')}`);
+      for (const line of ['Content-Type: application/csrattrs', 'Content-Transfer-Encoding: base64', 'Content-Length: 6'])
+        assert.ok(ok.head.includes(line), `${line} in ${ok.head.join(' | ')}`);
       assert.ok(!ok.head.some((l) => /^transfer-encoding/i.test(l)), 'never chunked');
       for (const line of [busy, who, ok].flatMap((r) => r.head.slice(1))) assert.match(line, /^[A-Z][A-Za-z0-9]*(-[A-Z][A-Za-z0-9]*)*: /);
       await new Promise((r) => setImmediate(r));
@@ -323,13 +421,64 @@ describe('the EST reply writer', () => {
 
 describe('registration authorities', () => {
   const root = join(dir, 'ra-root');
-  openssl(['req', '-x509', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${root}.key`, '-subj', '/CN=RA Root', '-days', '1',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign', '-out', `${root}.pem`]);
+  openssl([
+    'req',
+    '-x509',
+    '-new',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    `${root}.key`,
+    '-subj',
+    '/CN=RA Root',
+    '-days',
+    '1',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign',
+    '-out',
+    `${root}.pem`,
+  ]);
   const issue = (name: string, eku: string): X509Certificate => {
     const f = join(dir, name);
     writeFileSync(`${f}.ext`, `basicConstraints=critical,CA:FALSE\nextendedKeyUsage=${eku}\nsubjectAltName=URI:spiffe://example.org/ra/${name}\n`);
-    openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${f}.key`, '-subj', `/O=Acme/CN=${name}`, '-out', `${f}.csr`]);
-    openssl(['x509', '-req', '-in', `${f}.csr`, '-CA', `${root}.pem`, '-CAkey', `${root}.key`, '-set_serial', '0x2a', '-days', '1', '-extfile', `${f}.ext`, '-out', `${f}.pem`]);
+    openssl([
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      `${f}.key`,
+      '-subj',
+      `/O=Acme/CN=${name}`,
+      '-out',
+      `${f}.csr`,
+    ]);
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      `${f}.csr`,
+      '-CA',
+      `${root}.pem`,
+      '-CAkey',
+      `${root}.key`,
+      '-set_serial',
+      '0x2a',
+      '-days',
+      '1',
+      '-extfile',
+      `${f}.ext`,
+      '-out',
+      `${f}.pem`,
+    ]);
     return new X509Certificate(readFileSync(`${f}.pem`));
   };
   const requesterFor = (cert: X509Certificate): EstRequester => ({
@@ -344,7 +493,11 @@ describe('registration authorities', () => {
   const plain = issue('plain-gw', 'clientAuth');
 
   test('only a certificate with id-kp-cmcRA, on a label that trusts RAs, vouches', () => {
-    assert.deepEqual(registrationAuthority(true, ra, requesterFor(ra)), { subject: 'O=Acme, CN=gw', serial: '2a', spiffeId: 'spiffe://example.org/ra/ra-gw' });
+    assert.deepEqual(registrationAuthority(true, ra, requesterFor(ra)), {
+      subject: 'O=Acme, CN=gw',
+      serial: '2a',
+      spiffeId: 'spiffe://example.org/ra/ra-gw',
+    });
     assert.equal(registrationAuthority(true, plain, requesterFor(plain)), null, 'no EKU: a gateway, not an RA');
     assert.equal(registrationAuthority(false, ra, requesterFor(ra)), null, 'the label does not trust RAs');
     assert.equal(registrationAuthority(true, null, { ...requesterFor(ra), certificate: null, auth: 'basic' }), null, 'Basic never makes an RA');
@@ -356,7 +509,9 @@ describe('registration authorities', () => {
       writeFileSync(f, yaml);
       return loadConfig({ WORKLOAD_CA_CONFIG: f, WORKLOAD_CA_DATA_DIR: dir }, dir);
     };
-    const r = load('est:\n  labels:\n    gateways: { trustAnchors: [a.pem], trustRegistrationAuthorities: true }\n    devices: { trustAnchors: [a.pem] }\n');
+    const r = load(
+      'est:\n  labels:\n    gateways: { trustAnchors: [a.pem], trustRegistrationAuthorities: true }\n    devices: { trustAnchors: [a.pem] }\n',
+    );
     assert.ok(r.ok, JSON.stringify(!r.ok && r.problems));
     assert.equal(r.config.est.labels.gateways!.trustRegistrationAuthorities, true);
     assert.equal(r.config.est.labels.devices!.trustRegistrationAuthorities, false);

@@ -31,7 +31,20 @@ const CASES: [string, Buffer][] = [
   ['1:2:3:4:5:6:1.2.3.4', hex('00010002 00030004 00050006 01020304')],
 ];
 
-const REFUSED = ['', '10.0.0', '10.0.0.256', '010.0.0.1', 'fe80::1%eth0', 'fe80::1%1', '::ffff:10.0.0.1%0', 'example.org', '1::2::3', '[::1]', '::ffff:10.0.0', '1:2:3:4:5:6:7:8:9'];
+const REFUSED = [
+  '',
+  '10.0.0',
+  '10.0.0.256',
+  '010.0.0.1',
+  'fe80::1%eth0',
+  'fe80::1%1',
+  '::ffff:10.0.0.1%0',
+  'example.org',
+  '1::2::3',
+  '[::1]',
+  '::ffff:10.0.0',
+  '1:2:3:4:5:6:7:8:9',
+];
 
 describe('IP codec', () => {
   test('parses IPv4, IPv6 (compressed and full) and IPv4-mapped IPv6 to the exact bytes', () => {

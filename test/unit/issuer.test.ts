@@ -78,7 +78,10 @@ test('issues an X509-SVID that an independent parser (pkijs) reads as the profil
   assert.equal((exts.get('2.5.29.19')!.parsedValue as pkijs.BasicConstraints).cA, false);
   assert.equal(exts.get('2.5.29.19')!.critical, true);
   const san = (exts.get('2.5.29.17')!.parsedValue as pkijs.AltName).altNames;
-  assert.deepEqual(san.map((n) => [n.type, n.value]), [[6, 'spiffe://example.org/ns/shop/sa/cart']]);
+  assert.deepEqual(
+    san.map((n) => [n.type, n.value]),
+    [[6, 'spiffe://example.org/ns/shop/sa/cart']],
+  );
   assert.equal(cert.serialNumber.valueBlock.valueHexView.length, 16);
   assert.ok(new X509Certificate(r.certificate.der).verify(ca.issuing.publicKey));
   assert.ok(new X509Certificate(r.certificate.der).checkPrivateKey(csr.key));
@@ -112,7 +115,11 @@ test('every refusal emits a denial event naming its rule and issues nothing', as
     [{ csr: Buffer.from('junk') }, 'csr-check', 'bad-csr'],
     [{ csr: buildCsr({ badSignature: true }).der }, 'csr-check', 'bad-csr'],
     [{ csr: buildCsr({ key: testKey('p384') }).der }, 'guardrails', 'key-not-allowed'],
-    [{ csr: buildCsr({ extensions: [sanExtension({ uris: ['spiffe://example.org/ns/other/sa/x'] })] }).der }, 'kubernetes-service-accounts', 'identity-not-allowed'],
+    [
+      { csr: buildCsr({ extensions: [sanExtension({ uris: ['spiffe://example.org/ns/other/sa/x'] })] }).der },
+      'kubernetes-service-accounts',
+      'identity-not-allowed',
+    ],
     [{ lifetimeSeconds: 2 * 86400 }, 'kubernetes-service-accounts', 'lifetime-not-allowed'],
     [{ requester: { kind: 'token', issuer: 'https://other.test', subject: 's', claims: {} } }, 'default-deny', 'no-matching-rule'],
     [{ path: 'est' }, 'default-deny', 'no-matching-rule'],

@@ -18,10 +18,15 @@ const K6 = resolve(import.meta.dirname, '../../load/k6');
 const ENTRY_SCRIPTS = ['api.js', 'acme.js', 'est.js', 'mixed.js'];
 
 function k6Program(extra?: { file: string; text: string }): readonly ts.Diagnostic[] {
-  const config = ts.getParsedCommandLineOfConfigFile(join(K6, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => assert.fail(String(d.messageText)) })!;
+  const config = ts.getParsedCommandLineOfConfigFile(
+    join(K6, 'tsconfig.json'),
+    {},
+    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => assert.fail(String(d.messageText)) },
+  )!;
   const host = ts.createCompilerHost(config.options);
   const read = host.getSourceFile.bind(host);
-  if (extra) host.getSourceFile = (f, lang, ...rest) => (resolve(f) === extra.file ? ts.createSourceFile(f, extra.text, lang) : read(f, lang, ...rest));
+  if (extra)
+    host.getSourceFile = (f, lang, ...rest) => (resolve(f) === extra.file ? ts.createSourceFile(f, extra.text, lang) : read(f, lang, ...rest));
   const files = extra ? [...config.fileNames, extra.file] : config.fileNames;
   const program = ts.createProgram(files, config.options, host);
   return ts.getPreEmitDiagnostics(program);
@@ -38,7 +43,8 @@ describe('k6 scripts', () => {
 
   test('the type-check catches a wrong k6 call (so the check above can fail)', () => {
     const file = join(K6, '__negative__.js');
-    const text = "import http from 'k6/http';\nimport { check } from 'k6';\nexport default function () { check(http.post(42, null, { tags: 'x' }), 'not checks'); }\n";
+    const text =
+      "import http from 'k6/http';\nimport { check } from 'k6';\nexport default function () { check(http.post(42, null, { tags: 'x' }), 'not checks'); }\n";
     const diagnostics = k6Program({ file, text }).filter((d) => d.file?.fileName === file);
     assert.ok(diagnostics.length >= 2, `expected diagnostics, got: ${format(diagnostics)}`);
   });
@@ -77,7 +83,9 @@ describe('load/k6/lib/common.js, run under Node with k6’s __ENV', () => {
       assert.deepEqual(t['http_req_duration{path:api}'], ['p(99)<25']);
       assert.deepEqual(t['http_req_duration{path:acme}'], ['p(99)<250']);
       assert.ok(common.summaryTrendStats.includes('p(99)'));
-      const data = { metrics: { 'http_req_duration{path:api}': { values: { med: 1, 'p(95)': 2, 'p(99)': 3 }, thresholds: { 'p(99)<25': { ok: true } } } } };
+      const data = {
+        metrics: { 'http_req_duration{path:api}': { values: { med: 1, 'p(95)': 2, 'p(99)': 3 }, thresholds: { 'p(99)<25': { ok: true } } } },
+      };
       const out = common.summary('api', data);
       assert.match(out.stdout, /✓ http_req_duration\{path:api\}: med 1\.0 ms, p\(95\) 2\.0 ms, p\(99\) 3\.0 ms/);
       assert.deepEqual(JSON.parse(out['k6-api-summary.json']), data);
@@ -91,10 +99,20 @@ describe('load/k6/prepare.ts and the http-01 responder', () => {
   test('prepared CSRs are valid, signed, and name what each path needs', () => {
     const dir = scratchDir('wlca-k6-');
     try {
-      const written = prepare({ out: dir, count: 3, trustDomain: 'td.test', tokens: ['t1', 't2'], estDevicePrefix: 'spiffe://td.test/gateway/gw-1/device/', acmeBinding: 'web' });
+      const written = prepare({
+        out: dir,
+        count: 3,
+        trustDomain: 'td.test',
+        tokens: ['t1', 't2'],
+        estDevicePrefix: 'spiffe://td.test/gateway/gw-1/device/',
+        acmeBinding: 'web',
+      });
       assert.deepEqual(written, ['api.json', 'est.json', 'acme.json']);
       const api = JSON.parse(readFileSync(join(dir, 'api.json'), 'utf8')) as { csr: string; token: string }[];
-      assert.deepEqual(api.map((r) => r.token), ['t1', 't2', 't1']);
+      assert.deepEqual(
+        api.map((r) => r.token),
+        ['t1', 't2', 't1'],
+      );
       const est = JSON.parse(readFileSync(join(dir, 'est.json'), 'utf8')) as string[];
       const acme = JSON.parse(readFileSync(join(dir, 'acme.json'), 'utf8')) as { name: string; csr: string }[];
       const parsed = (der: Buffer) => {

@@ -33,14 +33,21 @@ test('every limit and the cipher list can be set from the environment', () => {
     WORKLOAD_CA_CONNECTIONS_CHECK_INTERVAL_MS: '500',
     WORKLOAD_CA_TLS_CIPHERS: 'ECDHE-ECDSA-AES256-GCM-SHA384',
   });
-  assert.deepEqual(c.connections, { handshakeTimeoutMs: 3000, headersTimeoutMs: 4000, requestTimeoutMs: 5000, keepAliveTimeoutMs: 75000, checkIntervalMs: 500 });
+  assert.deepEqual(c.connections, {
+    handshakeTimeoutMs: 3000,
+    headersTimeoutMs: 4000,
+    requestTimeoutMs: 5000,
+    keepAliveTimeoutMs: 75000,
+    checkIntervalMs: 500,
+  });
   assert.equal(c.tls.ciphers, 'ECDHE-ECDSA-AES256-GCM-SHA384');
 });
 
 test('a headers limit longer than the request limit is refused at load, not by Node at listen', () => {
   const r = loadConfig({ WORKLOAD_CA_HEADERS_TIMEOUT_MS: '40000', WORKLOAD_CA_REQUEST_TIMEOUT_MS: '30000' }, '/nonexistent');
   assert.equal(r.ok, false);
-  if (!r.ok) assert.deepEqual(r.problems, [
-    'connections.headersTimeoutMs must not exceed connections.requestTimeoutMs (environment WORKLOAD_CA_HEADERS_TIMEOUT_MS, WORKLOAD_CA_REQUEST_TIMEOUT_MS)',
-  ]);
+  if (!r.ok)
+    assert.deepEqual(r.problems, [
+      'connections.headersTimeoutMs must not exceed connections.requestTimeoutMs (environment WORKLOAD_CA_HEADERS_TIMEOUT_MS, WORKLOAD_CA_REQUEST_TIMEOUT_MS)',
+    ]);
 });

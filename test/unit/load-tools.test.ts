@@ -17,8 +17,29 @@ describe('serials the load tools reconcile with the ledger', () => {
     const dir = scratchDir('wlca-load-tools-');
     try {
       // A serial with its top bit set: DER adds a 00 byte, X509Certificate prints it upper case.
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'k.pem'),
-        '-subj', '/CN=t', '-days', '1', '-set_serial', '0xF1E2D3C4B5A69788', '-out', join(dir, 'c.pem')], { stdio: 'ignore' });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-keyout',
+          join(dir, 'k.pem'),
+          '-subj',
+          '/CN=t',
+          '-days',
+          '1',
+          '-set_serial',
+          '0xF1E2D3C4B5A69788',
+          '-out',
+          join(dir, 'c.pem'),
+        ],
+        { stdio: 'ignore' },
+      );
       const pem = readFileSync(join(dir, 'c.pem'), 'utf8');
       const reply = certsOnly(fromPem(pem)).toString('base64');
       const fromReply = pkcs7LeafSerial(reply);

@@ -42,8 +42,27 @@ const rootId = { subject: rootSubject, keyId: keyIdentifier(root.bits) };
 const issuingId = { subject: issuingSubject, keyId: keyIdentifier(issuing.bits) };
 
 const vectors = {
-  rootTbs: caTbs({ serial: serial(0x01), subject: rootSubject, issuer: 'self', notBefore: NOT_BEFORE, notAfter: NOT_AFTER_CA, spki: root.spki, publicKeyBits: root.bits, spiffeId: TD }),
-  issuingTbs: caTbs({ serial: serial(0x02), subject: issuingSubject, issuer: rootId, notBefore: NOT_BEFORE, notAfter: NOT_AFTER_CA, spki: issuing.spki, publicKeyBits: issuing.bits, pathLength: 0, spiffeId: TD }),
+  rootTbs: caTbs({
+    serial: serial(0x01),
+    subject: rootSubject,
+    issuer: 'self',
+    notBefore: NOT_BEFORE,
+    notAfter: NOT_AFTER_CA,
+    spki: root.spki,
+    publicKeyBits: root.bits,
+    spiffeId: TD,
+  }),
+  issuingTbs: caTbs({
+    serial: serial(0x02),
+    subject: issuingSubject,
+    issuer: rootId,
+    notBefore: NOT_BEFORE,
+    notAfter: NOT_AFTER_CA,
+    spki: issuing.spki,
+    publicKeyBits: issuing.bits,
+    pathLength: 0,
+    spiffeId: TD,
+  }),
   leafTbs: new LeafProfile(issuingId).tbs({
     serial: serial(0x03),
     notBefore: NOT_BEFORE,
@@ -52,7 +71,17 @@ const vectors = {
     publicKeyBits: leaf.bits,
     names: { uris: [`${TD}/ns/payments/sa/api`], dnsNames: ['api.payments.example.org'], ipAddresses: ['10.1.2.3', '2001:db8::7'] },
   }),
-  serverTbs: serverTbs({ serial: serial(0x04), notBefore: NOT_BEFORE, notAfter: NOT_AFTER_LEAF, spki: server.spki, publicKeyBits: server.bits, issuer: issuingId, commonName: 'workload-ca', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1', '::1'] }),
+  serverTbs: serverTbs({
+    serial: serial(0x04),
+    notBefore: NOT_BEFORE,
+    notAfter: NOT_AFTER_LEAF,
+    spki: server.spki,
+    publicKeyBits: server.bits,
+    issuer: issuingId,
+    commonName: 'workload-ca',
+    dnsNames: ['localhost'],
+    ipAddresses: ['127.0.0.1', '::1'],
+  }),
 };
 
 /** A well-formed ECDSA-Sig-Value (r = s = 1): the PKCS#7 vector needs certificates with fixed bytes. */
@@ -71,9 +100,14 @@ test('signed with the fixed keys, each certificate verifies and openssl reads it
   try {
     const signer = { rootTbs: root, issuingTbs: root, leafTbs: issuing, serverTbs: issuing } as const;
     const certs = Object.fromEntries(
-      Object.entries(vectors).map(([name, tbs]) => [name, assembleCertificate(tbs, signEcdsaSha256(signer[name as keyof typeof signer].privateKey, tbs))]),
+      Object.entries(vectors).map(([name, tbs]) => [
+        name,
+        assembleCertificate(tbs, signEcdsaSha256(signer[name as keyof typeof signer].privateKey, tbs)),
+      ]),
     );
-    const [rootCert, issuingCert, leafCert, serverCert] = [certs.rootTbs!, certs.issuingTbs!, certs.leafTbs!, certs.serverTbs!].map((d) => new X509Certificate(d));
+    const [rootCert, issuingCert, leafCert, serverCert] = [certs.rootTbs!, certs.issuingTbs!, certs.leafTbs!, certs.serverTbs!].map(
+      (d) => new X509Certificate(d),
+    );
     assert.ok(rootCert!.verify(createPublicKey(root.privateKey)));
     assert.ok(issuingCert!.verify(createPublicKey(root.privateKey)));
     assert.ok(leafCert!.verify(createPublicKey(issuing.privateKey)));
@@ -85,12 +119,19 @@ test('signed with the fixed keys, each certificate verifies and openssl reads it
     writeFileSync(join(dir, 'server.pem'), toPem(certs.serverTbs!));
     const verifyAt = String(Math.floor(NOT_BEFORE.getTime() / 1000) + 60);
     for (const c of ['leaf', 'server']) {
-      const out = execFileSync('openssl', ['verify', '-attime', verifyAt, '-CAfile', join(dir, 'root.pem'), '-untrusted', join(dir, 'issuing.pem'), join(dir, `${c}.pem`)], { encoding: 'utf8' });
+      const out = execFileSync(
+        'openssl',
+        ['verify', '-attime', verifyAt, '-CAfile', join(dir, 'root.pem'), '-untrusted', join(dir, 'issuing.pem'), join(dir, `${c}.pem`)],
+        { encoding: 'utf8' },
+      );
       assert.match(out, /: OK/);
     }
     const text = execFileSync('openssl', ['x509', '-in', join(dir, 'leaf.pem'), '-noout', '-text'], { encoding: 'utf8' });
     assert.match(text, /Serial Number:\s+03:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff/);
-    assert.match(text, /URI:spiffe:\/\/example\.org\/ns\/payments\/sa\/api, DNS:api\.payments\.example\.org, IP Address:10\.1\.2\.3, IP Address:2001:DB8:0:0:0:0:0:7/);
+    assert.match(
+      text,
+      /URI:spiffe:\/\/example\.org\/ns\/payments\/sa\/api, DNS:api\.payments\.example\.org, IP Address:10\.1\.2\.3, IP Address:2001:DB8:0:0:0:0:0:7/,
+    );
     assert.match(text, /Not After : Jan  1 01:00:00 2026 GMT/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -118,7 +159,11 @@ test('encodeCsr writes the pinned request body, signed so that openssl verifies 
   const infoDer = Buffer.from(bytesOf(csr, info!));
   check('csrInfo', infoDer);
   assert.ok(verify('sha256', infoDer, createPublicKey(leaf.privateKey), Buffer.from(bytesOf(csr, sig!)).subarray(3)));
-  const out = execFileSync('openssl', ['req', '-inform', 'DER', '-verify', '-noout', '-text'], { input: csr, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+  const out = execFileSync('openssl', ['req', '-inform', 'DER', '-verify', '-noout', '-text'], {
+    input: csr,
+    encoding: 'utf8',
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   assert.match(out, /Subject: CN = device-7/);
   assert.match(out, /URI:spiffe:\/\/example\.org\/gateway\/gw-1\/device\/7, DNS:device-7\.example\.org, IP Address:192\.0\.2\.7/);
 });

@@ -381,7 +381,11 @@ describe('parsePolicy', () => {
     const me = 'spiffe://example.org/ns/prod/sa/web';
     assert.equal(allowed(evaluate(policy, input(svid(me)))).spiffeId, me);
     assert.equal(allowed(evaluate(policy, input(svid(me), { spiffeId: me }))).rule, 'svid-renewal');
-    const d2 = denied(evaluate(policy, input(svid(me), { spiffeId: 'spiffe://example.org/ns/prod/sa/admin' })), 'svid-renewal', 'identity-not-allowed');
+    const d2 = denied(
+      evaluate(policy, input(svid(me), { spiffeId: 'spiffe://example.org/ns/prod/sa/admin' })),
+      'svid-renewal',
+      'identity-not-allowed',
+    );
     assert.match(d2.reason, /sa\/admin/);
     assert.match(d2.reason, /sa\/web/);
     denied(evaluate(policy, input(svid('spiffe://other.org/x'))), 'default-deny', 'no-matching-rule');
@@ -392,7 +396,11 @@ describe('parsePolicy', () => {
     assert.equal(vm.rule, 'acme-vms');
     assert.equal(vm.spiffeId, 'spiffe://example.org/vm/web/h1.web.vm.example.org');
     denied(evaluate(policy, { ...input(acme), path: 'acme', dnsNames: ['h1.db.vm.example.org'] }), 'acme-vms', 'san-not-allowed');
-    denied(evaluate(policy, { ...input({ kind: 'acme-account', accountId: 'a2', binding: null }), path: 'acme', dnsNames: ['h1.web.vm.example.org'] }), 'default-deny', 'no-matching-rule');
+    denied(
+      evaluate(policy, { ...input({ kind: 'acme-account', accountId: 'a2', binding: null }), path: 'acme', dnsNames: ['h1.web.vm.example.org'] }),
+      'default-deny',
+      'no-matching-rule',
+    );
   });
 
   test('the default policy quotes odd option values safely', () => {
@@ -451,10 +459,12 @@ describe('parsePolicy', () => {
   });
 
   test('durations may be whole seconds', () => {
-    const p = load(doc(`  - name: a
+    const p = load(
+      doc(`  - name: a
     match: { svid: { spiffeId: "*" } }
     grant: { spiffeId: "{requester.spiffeId}", maxLifetime: 600, defaultLifetime: 300 }
-`));
+`),
+    );
     assert.equal(p.rules[0]!.grant.maxLifetimeSeconds, 600);
     assert.equal(p.rules[0]!.grant.defaultLifetimeSeconds, 300);
   });
@@ -571,10 +581,12 @@ rules:
     });
 
     test('the literal trust domain is accepted in place of {trustDomain}', () => {
-      load(doc(`  - name: a
+      load(
+        doc(`  - name: a
     match: { svid: { spiffeId: "*" } }
     grant: { spiffeId: "spiffe://example.org/fixed/{requester.serial}" }
-`));
+`),
+      );
     });
   });
 
@@ -620,7 +632,10 @@ rules:
     }
     assert.equal(list.length, expect.length, list.map((p) => `${p.path}: ${p.message}`).join('\n'));
     const lines = list.map((p) => p.line);
-    assert.deepEqual(lines, [...lines].sort((a, b) => a - b));
+    assert.deepEqual(
+      lines,
+      [...lines].sort((a, b) => a - b),
+    );
     for (const p of list) assert.ok(p.column >= 1);
   });
 
@@ -861,10 +876,12 @@ describe('evaluate', () => {
   });
 
   test('values next to literal text cannot form "." or ".." segments', () => {
-    const p = load(doc(`  - name: dots
+    const p = load(
+      doc(`  - name: dots
     match: { token: { issuer: x } }
     grant: { spiffeId: 'spiffe://{trustDomain}/a/{claims.p}{claims.q}/.{claims.r}' }
-`));
+`),
+    );
     const tok = (claims: Record<string, string>): Requester => ({ kind: 'token', issuer: 'x', subject: 's', claims });
     denied(evaluate(p, input(tok({ p: '.', q: '.', r: 'x' }))), 'dots', 'identity-not-allowed');
     denied(evaluate(p, input(tok({ p: 'a', q: 'b', r: '.' }))), 'dots', 'identity-not-allowed');
@@ -872,7 +889,8 @@ describe('evaluate', () => {
   });
 
   test('dotted claim paths walk dotted keys and nested objects; lists of globs; array claims', () => {
-    const p = load(doc(`  - name: a
+    const p = load(
+      doc(`  - name: a
     match:
       token:
         issuer: x
@@ -880,7 +898,8 @@ describe('evaluate', () => {
           kubernetes.io.namespace: [prod, "team-*"]
           groups: admins
     grant: { spiffeId: "spiffe://example.org/admin" }
-`));
+`),
+    );
     const tok = (claims: Record<string, unknown>): Requester => ({ kind: 'token', issuer: 'x', subject: 's', claims });
     allowed(evaluate(p, input(tok({ 'kubernetes.io': { namespace: 'prod' }, groups: ['dev', 'admins'] }))));
     allowed(evaluate(p, input(tok({ kubernetes: { io: { namespace: 'team-a' } }, groups: 'admins' }))));
@@ -897,7 +916,8 @@ describe('evaluate', () => {
   });
 
   test('first match decides, even to deny; later rules are not consulted', () => {
-    const p = load(doc(`  - name: kube-system-short
+    const p = load(
+      doc(`  - name: kube-system-short
     match:
       token:
         issuer: https://kubernetes.default.svc
@@ -905,7 +925,8 @@ describe('evaluate', () => {
     grant:
       spiffeId: '${K8S_ID}'
       maxLifetime: 5m
-${K8S_RULE}`));
+${K8S_RULE}`),
+    );
     denied(evaluate(p, input(k8sToken('kube-system'), { lifetimeSeconds: 3600 })), 'kube-system-short', 'lifetime-not-allowed');
     const d = allowed(evaluate(p, input(k8sToken('kube-system'))));
     assert.equal(d.rule, 'kube-system-short');
@@ -914,7 +935,8 @@ ${K8S_RULE}`));
   });
 
   test('paths are part of matching: a rule for another path is skipped', () => {
-    const p = load(doc(`  - name: est-only
+    const p = load(
+      doc(`  - name: est-only
     match: { paths: [est], svid: { spiffeId: "*" } }
     grant: { spiffeId: "spiffe://example.org/est" }
   - name: any-path
@@ -923,7 +945,8 @@ ${K8S_RULE}`));
   - name: acme-only
     match: { paths: [acme], acme: {} }
     grant: { spiffeId: "spiffe://example.org/acme" }
-`));
+`),
+    );
     const s = svid('spiffe://example.org/w');
     assert.equal(allowed(evaluate(p, input(s, { path: 'est' }))).rule, 'est-only');
     assert.equal(allowed(evaluate(p, input(s, { path: 'api' }))).rule, 'any-path');
@@ -957,20 +980,18 @@ ${K8S_RULE}`));
 
   test('a requested SPIFFE ID must be exactly the one granted', () => {
     allowed(evaluate(k8s, input(k8sToken('prod'), { spiffeId: 'spiffe://example.org/ns/prod/sa/web' })));
-    const d = denied(
-      evaluate(k8s, input(k8sToken('prod'), { spiffeId: 'spiffe://example.org/ns/prod/sa/admin' })),
-      'k8s',
-      'identity-not-allowed',
-    );
+    const d = denied(evaluate(k8s, input(k8sToken('prod'), { spiffeId: 'spiffe://example.org/ns/prod/sa/admin' })), 'k8s', 'identity-not-allowed');
     assert.match(d.reason, /asked for spiffe:\/\/example\.org\/ns\/prod\/sa\/admin/);
     assert.match(d.reason, /grants spiffe:\/\/example\.org\/ns\/prod\/sa\/web/);
   });
 
   test('renewal by SVID is re-checked against the trust domain', () => {
-    const p = load(doc(`  - name: renew-anything
+    const p = load(
+      doc(`  - name: renew-anything
     match: { svid: { spiffeId: "*" } }
     grant: { spiffeId: "{requester.spiffeId}" }
-`));
+`),
+    );
     allowed(evaluate(p, input(svid('spiffe://example.org/a/b'))));
     for (const id of ['spiffe://other.org/a', 'spiffe://example.org', 'spiffe://example.org.evil/a', 'spiffe://example.org/a/../b']) {
       denied(evaluate(p, input(svid(id))), 'renew-anything', 'identity-not-allowed');
@@ -978,7 +999,8 @@ ${K8S_RULE}`));
   });
 
   describe('DNS names', () => {
-    const p = load(doc(`  - name: web
+    const p = load(
+      doc(`  - name: web
     match: { token: { issuer: x } }
     grant:
       spiffeId: "spiffe://example.org/web"
@@ -986,7 +1008,8 @@ ${K8S_RULE}`));
   - name: none
     match: { svid: { spiffeId: "*" } }
     grant: { spiffeId: "{requester.spiffeId}" }
-`));
+`),
+    );
     const tok = (ns: unknown = 'prod'): Requester => ({ kind: 'token', issuer: 'x', subject: 's', claims: { ns } });
     const dns = (names: string[], ns?: unknown) => evaluate(p, input(tok(ns), { dnsNames: names }));
 
@@ -1008,7 +1031,14 @@ ${K8S_RULE}`));
     });
 
     test('malformed and wildcard requests are refused', () => {
-      for (const bad of ['*.svc.cluster.local', 'a..svc.cluster.local', '-a.svc.cluster.local', 'a_b.svc.cluster.local', 'a.svc.cluster.local.', '']) {
+      for (const bad of [
+        '*.svc.cluster.local',
+        'a..svc.cluster.local',
+        '-a.svc.cluster.local',
+        'a_b.svc.cluster.local',
+        'a.svc.cluster.local.',
+        '',
+      ]) {
         denied(dns([bad]), 'web', 'san-not-allowed');
       }
     });
@@ -1028,12 +1058,14 @@ ${K8S_RULE}`));
   });
 
   describe('IP addresses', () => {
-    const p = load(doc(`  - name: net
+    const p = load(
+      doc(`  - name: net
     match: { svid: { spiffeId: "*" } }
     grant:
       spiffeId: "{requester.spiffeId}"
       ipAddresses: ["10.0.0.0/8", "fd00::/8", "192.0.2.7"]
-`));
+`),
+    );
     const ip = (ips: string[]) => evaluate(p, input(svid('spiffe://example.org/a'), { ipAddresses: ips }));
 
     test('addresses inside the ranges are allowed and returned', () => {
@@ -1049,10 +1081,12 @@ ${K8S_RULE}`));
   });
 
   describe('lifetimes', () => {
-    const p = load(doc(`  - name: l
+    const p = load(
+      doc(`  - name: l
     match: { svid: { spiffeId: "*" } }
     grant: { spiffeId: "{requester.spiffeId}", defaultLifetime: 15m, maxLifetime: 2h }
-`));
+`),
+    );
     const life = (s: number | null) => evaluate(p, input(svid('spiffe://example.org/a'), { lifetimeSeconds: s }));
 
     test('null takes the default; up to the maximum is allowed', () => {
@@ -1069,13 +1103,15 @@ ${K8S_RULE}`));
   });
 
   test('ACME requesters: binding globs, an unbound account, {binding} in the ID', () => {
-    const p = load(doc(`  - name: web-bindings
+    const p = load(
+      doc(`  - name: web-bindings
     match: { acme: { binding: "web-*" } }
     grant: { spiffeId: "spiffe://example.org/acme/{binding}" }
   - name: any-account
     match: { acme: {} }
     grant: { spiffeId: "spiffe://example.org/acme/account/{requester.accountId}" }
-`));
+`),
+    );
     assert.equal(allowed(evaluate(p, input(acme('web-1'), { path: 'acme' }))).spiffeId, 'spiffe://example.org/acme/web-1');
     const other = allowed(evaluate(p, input(acme('db-1'), { path: 'acme' })));
     assert.equal(other.rule, 'any-account');
@@ -1084,13 +1120,15 @@ ${K8S_RULE}`));
   });
 
   test('EST requesters: name and label globs; a label glob needs a label', () => {
-    const p = load(doc(`  - name: gateways
+    const p = load(
+      doc(`  - name: gateways
     match: { est: { label: devices, name: "gw-*" } }
     grant: { spiffeId: "spiffe://example.org/device/{requester.name}" }
   - name: any-name
     match: { est: { name: "*" } }
     grant: { spiffeId: "spiffe://example.org/est/{requester.label}" }
-`));
+`),
+    );
     assert.equal(allowed(evaluate(p, input(est('gw-7', 'devices'), { path: 'est' }))).spiffeId, 'spiffe://example.org/device/gw-7');
     // No label: the first rule does not match; the second matches and cannot render its ID.
     denied(evaluate(p, input(est('gw-7', null), { path: 'est' })), 'any-name', 'identity-not-allowed');

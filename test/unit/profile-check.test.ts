@@ -83,22 +83,79 @@ const cases: [string, (p: Parts) => void | Buffer, RegExp][] = [
   ['another public key', (p) => void (p.spki = otherKey), /public key/],
   ['a duplicate extension', (p) => void (p.extensions.ku2 = p.extensions.ku!), /duplicate extension/],
   ['a missing extension', (p) => void delete p.extensions.ski, /unexpected extension set/],
-  ['an extension the profile does not have', (p) => void (p.extensions.crl = ext(OIDS.crlDistributionPoints, false, seq())), /unexpected extension set/],
+  [
+    'an extension the profile does not have',
+    (p) => void (p.extensions.crl = ext(OIDS.crlDistributionPoints, false, seq())),
+    /unexpected extension set/,
+  ],
   ['basicConstraints not critical', (p) => void (p.extensions.bc = ext(OIDS.basicConstraints, false, seq())), /basicConstraints/],
   ['basicConstraints cA=true', (p) => void (p.extensions.bc = ext(OIDS.basicConstraints, true, seq(TRUE))), /basicConstraints/],
   ['keyUsage keyCertSign', (p) => void (p.extensions.ku = ext(OIDS.keyUsage, true, hex('03 02 01 06'))), /keyUsage/],
   ['keyUsage not critical', (p) => void (p.extensions.ku = ext(OIDS.keyUsage, false, hex('03 02 07 80'))), /keyUsage/],
   ['EKU serverAuth only', (p) => void (p.extensions.eku = ext(OIDS.extKeyUsage, false, seq(OIDS.serverAuth))), /EKU/],
-  ['EKU with codeSigning instead of clientAuth', (p) => void (p.extensions.eku = ext(OIDS.extKeyUsage, false, seq(OIDS.serverAuth, OIDS.codeSigning))), /EKU/],
+  [
+    'EKU with codeSigning instead of clientAuth',
+    (p) => void (p.extensions.eku = ext(OIDS.extKeyUsage, false, seq(OIDS.serverAuth, OIDS.codeSigning))),
+    /EKU/,
+  ],
   ['AKI of another key', (p) => void (p.extensions.aki = ext(OIDS.authorityKeyIdentifier, false, seq(tlv(0x80, Buffer.alloc(20, 7))))), /AKI/],
-  ['AKI with an issuer name too', (p) => void (p.extensions.aki = ext(OIDS.authorityKeyIdentifier, false, seq(tlv(0x80, issuerKeyId), tlv(0xa1, seq())))), /AKI/],
+  [
+    'AKI with an issuer name too',
+    (p) => void (p.extensions.aki = ext(OIDS.authorityKeyIdentifier, false, seq(tlv(0x80, issuerKeyId), tlv(0xa1, seq())))),
+    /AKI/,
+  ],
   ['SKI of another key', (p) => void (p.extensions.ski = ext(OIDS.subjectKeyIdentifier, false, tlv(0x04, ski(otherKey)))), /SKI/],
   ['SAN not critical', (p) => void (p.extensions.san = ext(OIDS.subjectAltName, false, seq(tlv(0x86, ascii(SPIFFE))))), /SAN must be critical/],
-  ['two URI SANs', (p) => void (p.extensions.san = ext(OIDS.subjectAltName, true, seq(tlv(0x86, ascii(SPIFFE)), tlv(0x86, ascii(`${SPIFFE}2`)), tlv(0x82, ascii('b.example.org')), tlv(0x87, hex('0a000001'))))), /exactly the one SPIFFE ID/],
-  ['another SPIFFE ID', (p) => void (p.extensions.san = ext(OIDS.subjectAltName, true, seq(tlv(0x86, ascii(`${SPIFFE}x`)), tlv(0x82, ascii('b.example.org')), tlv(0x87, hex('0a000001'))))), /exactly the one SPIFFE ID/],
-  ['another DNS name', (p) => void (p.extensions.san = ext(OIDS.subjectAltName, true, seq(tlv(0x86, ascii(SPIFFE)), tlv(0x82, ascii('c.example.org')), tlv(0x87, hex('0a000001'))))), /DNS SANs/],
-  ['another IP address', (p) => void (p.extensions.san = ext(OIDS.subjectAltName, true, seq(tlv(0x86, ascii(SPIFFE)), tlv(0x82, ascii('b.example.org')), tlv(0x87, hex('0a000002'))))), /IP SANs/],
-  ['an email SAN besides', (p) => void (p.extensions.san = ext(OIDS.subjectAltName, true, seq(tlv(0x86, ascii(SPIFFE)), tlv(0x82, ascii('b.example.org')), tlv(0x87, hex('0a000001')), tlv(0x81, ascii('a@example.org'))))), /unexpected SAN entries/],
+  [
+    'two URI SANs',
+    (p) =>
+      void (p.extensions.san = ext(
+        OIDS.subjectAltName,
+        true,
+        seq(tlv(0x86, ascii(SPIFFE)), tlv(0x86, ascii(`${SPIFFE}2`)), tlv(0x82, ascii('b.example.org')), tlv(0x87, hex('0a000001'))),
+      )),
+    /exactly the one SPIFFE ID/,
+  ],
+  [
+    'another SPIFFE ID',
+    (p) =>
+      void (p.extensions.san = ext(
+        OIDS.subjectAltName,
+        true,
+        seq(tlv(0x86, ascii(`${SPIFFE}x`)), tlv(0x82, ascii('b.example.org')), tlv(0x87, hex('0a000001'))),
+      )),
+    /exactly the one SPIFFE ID/,
+  ],
+  [
+    'another DNS name',
+    (p) =>
+      void (p.extensions.san = ext(
+        OIDS.subjectAltName,
+        true,
+        seq(tlv(0x86, ascii(SPIFFE)), tlv(0x82, ascii('c.example.org')), tlv(0x87, hex('0a000001'))),
+      )),
+    /DNS SANs/,
+  ],
+  [
+    'another IP address',
+    (p) =>
+      void (p.extensions.san = ext(
+        OIDS.subjectAltName,
+        true,
+        seq(tlv(0x86, ascii(SPIFFE)), tlv(0x82, ascii('b.example.org')), tlv(0x87, hex('0a000002'))),
+      )),
+    /IP SANs/,
+  ],
+  [
+    'an email SAN besides',
+    (p) =>
+      void (p.extensions.san = ext(
+        OIDS.subjectAltName,
+        true,
+        seq(tlv(0x86, ascii(SPIFFE)), tlv(0x82, ascii('b.example.org')), tlv(0x87, hex('0a000001')), tlv(0x81, ascii('a@example.org'))),
+      )),
+    /unexpected SAN entries/,
+  ],
 ];
 
 for (const [name, mutate, refusal] of cases) {

@@ -77,9 +77,21 @@ test('unavailable: 503 with Retry-After everywhere, and it says nothing was issu
 });
 
 test('a CSR the checks refused says which check on EST; a wrong key is key-not-allowed everywhere', () => {
-  const badSig: IssuanceError = { kind: 'refused', code: 'bad-csr', rule: 'csr-check', message: 'CSR signature does not verify', csrError: 'bad-signature' };
+  const badSig: IssuanceError = {
+    kind: 'refused',
+    code: 'bad-csr',
+    rule: 'csr-check',
+    message: 'CSR signature does not verify',
+    csrError: 'bad-signature',
+  };
   assert.equal(estError(badSig).message, 'bad CSR (bad-signature): CSR signature does not verify');
-  const key: IssuanceError = { kind: 'refused', code: 'key-not-allowed', rule: 'csr-check', message: 'ecdsa-p384 is not allowed', csrError: 'unsupported-key' };
+  const key: IssuanceError = {
+    kind: 'refused',
+    code: 'key-not-allowed',
+    rule: 'csr-check',
+    message: 'ecdsa-p384 is not allowed',
+    csrError: 'unsupported-key',
+  };
   assert.equal(apiProblem(key).type, 'urn:workload-ca:problem:key-not-allowed');
   assert.equal(acmeAnswer(key).type, 'badPublicKey');
 });

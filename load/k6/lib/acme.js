@@ -14,7 +14,9 @@ import { Trend } from 'k6/metrics';
 import { BASE_URL, env } from './common.js';
 
 /** [{ name, csr }]: a fresh DNS name per order and its CSR (base64url DER), from prepare.ts. */
-const orders = /** @type {{ name: string, csr: string }[]} */ (/** @type {unknown} */ (new SharedArray('acme orders', () => JSON.parse(open(env('ACME_DATA', '../data/acme.json'))))));
+const orders = /** @type {{ name: string, csr: string }[]} */ (
+  /** @type {unknown} */ (new SharedArray('acme orders', () => JSON.parse(open(env('ACME_DATA', '../data/acme.json')))))
+);
 const orderDuration = new Trend('acme_order_duration', true);
 const RESPONDER = env('RESPONDER_URL', 'http://127.0.0.1:8089');
 const POLL_SECONDS = Number(env('ACME_POLL_SECONDS', '0.05'));
@@ -72,7 +74,9 @@ async function post(url, payload, step, opts = {}) {
 }
 
 async function createAccount() {
-  const directory = /** @type {Record<string, string>} */ (http.get(`${BASE_URL}/acme/directory`, { tags: { path: 'acme', step: 'directory' } }).json());
+  const directory = /** @type {Record<string, string>} */ (
+    http.get(`${BASE_URL}/acme/directory`, { tags: { path: 'acme', step: 'directory' } }).json()
+  );
   const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
   const full = await crypto.subtle.exportKey('jwk', pair.publicKey);
   const jwk = { crv: 'P-256', kty: 'EC', x: full.x, y: full.y };

@@ -7,7 +7,9 @@ import exec from 'k6/execution';
 import { BASE_URL, env } from './common.js';
 
 /** [{ csr: PEM, token: JWT }], shared read-only by every VU. */
-const requests = /** @type {{ csr: string, token: string }[]} */ (/** @type {unknown} */ (new SharedArray('api requests', () => JSON.parse(open(env('API_DATA', '../data/api.json'))))));
+const requests = /** @type {{ csr: string, token: string }[]} */ (
+  /** @type {unknown} */ (new SharedArray('api requests', () => JSON.parse(open(env('API_DATA', '../data/api.json')))))
+);
 
 export function apiIteration() {
   const r = requests[exec.scenario.iterationInTest % requests.length];

@@ -34,7 +34,8 @@ export function arrivalScenario(exec, share = 1) {
 export function thresholds(p99ByPath) {
   /** @type {Record<string, string[]>} */
   const t = { http_req_failed: ['rate<0.001'], checks: ['rate>0.999'] };
-  for (const [path, ms] of Object.entries(p99ByPath)) t[`http_req_duration{path:${path}}`] = [`p(99)<${env(`P99_${path.toUpperCase()}`, String(ms))}`];
+  for (const [path, ms] of Object.entries(p99ByPath))
+    t[`http_req_duration{path:${path}}`] = [`p(99)<${env(`P99_${path.toUpperCase()}`, String(ms))}`];
   return t;
 }
 
@@ -52,9 +53,21 @@ export const tlsOptions = { insecureSkipTLSVerify: env('INSECURE', '0') === '1' 
 export function summary(name, data) {
   const lines = [`workload-ca ${name}: ${env('RATE', '100')}/s for ${env('DURATION', '60s')} against ${BASE_URL}`];
   for (const [metric, value] of Object.entries(data.metrics)) {
-    if (!metric.startsWith('http_req_duration{') && metric !== 'http_req_duration' && metric !== 'http_req_failed' && metric !== 'iterations' && metric !== 'dropped_iterations') continue;
+    if (
+      !metric.startsWith('http_req_duration{') &&
+      metric !== 'http_req_duration' &&
+      metric !== 'http_req_failed' &&
+      metric !== 'iterations' &&
+      metric !== 'dropped_iterations'
+    )
+      continue;
     const v = /** @type {any} */ (value).values;
-    const text = 'p(99)' in v ? `med ${v.med.toFixed(1)} ms, p(95) ${v['p(95)'].toFixed(1)} ms, p(99) ${v['p(99)'].toFixed(1)} ms` : 'rate' in v ? `rate ${v.rate.toFixed(4)}` : JSON.stringify(v);
+    const text =
+      'p(99)' in v
+        ? `med ${v.med.toFixed(1)} ms, p(95) ${v['p(95)'].toFixed(1)} ms, p(99) ${v['p(99)'].toFixed(1)} ms`
+        : 'rate' in v
+          ? `rate ${v.rate.toFixed(4)}`
+          : JSON.stringify(v);
     const failed = Object.values(/** @type {any} */ (value).thresholds ?? {}).some((t) => !t.ok);
     lines.push(`  ${failed ? '✗' : '✓'} ${metric}: ${text}`);
   }

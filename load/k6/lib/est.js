@@ -8,7 +8,9 @@ import encoding from 'k6/encoding';
 import { BASE_URL, env } from './common.js';
 
 /** Base64 DER CSRs of the gateway's devices. */
-const csrs = /** @type {string[]} */ (/** @type {unknown} */ (new SharedArray('est csrs', () => JSON.parse(open(env('EST_DATA', '../data/est.json'))))));
+const csrs = /** @type {string[]} */ (
+  /** @type {unknown} */ (new SharedArray('est csrs', () => JSON.parse(open(env('EST_DATA', '../data/est.json')))))
+);
 const label = env('EST_LABEL', '');
 const path = label ? `/.well-known/est/${label}/simpleenroll` : '/.well-known/est/simpleenroll';
 

@@ -17,7 +17,14 @@ export type Payload = Record<string, unknown> | null;
 
 export type Signed =
   | { readonly by: 'account'; readonly account: Account; readonly payload: Payload; readonly envelope: Envelope }
-  | { readonly by: 'jwk'; readonly jwk: JWK; readonly key: KeyObject; readonly thumbprint: string; readonly payload: Payload; readonly envelope: Envelope };
+  | {
+      readonly by: 'jwk';
+      readonly jwk: JWK;
+      readonly key: KeyObject;
+      readonly thumbprint: string;
+      readonly payload: Payload;
+      readonly envelope: Envelope;
+    };
 
 /** Which key identification the resource takes: only newAccount and revokeCert accept `jwk`. */
 export type KeyMode = 'kid' | 'jwk' | 'either';
@@ -75,7 +82,10 @@ export async function authenticate(
   // authentication: recorded like on every path, against the key id it named, then answered.
   const refused = async (claimed: string | null, problem: AcmeProblem): Promise<never> => {
     const requester: UnverifiedRequester = { kind: 'unverified', presented: 'acme-jws', claimed };
-    const outcome = await deps.issuer.refuse({ path: 'acme', requester, client: req.ip }, { code: 'unauthenticated', rule: ACME_AUTHENTICATION_RULE, reason: problem.detail });
+    const outcome = await deps.issuer.refuse(
+      { path: 'acme', requester, client: req.ip },
+      { code: 'unauthenticated', rule: ACME_AUTHENTICATION_RULE, reason: problem.detail },
+    );
     raise(outcome.kind === 'unavailable' ? acmeAnswer(outcome) : problem);
   };
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();

@@ -41,7 +41,12 @@ export async function verifyEab(eab: unknown, accountJwk: JWK, newAccountUrl: st
     return malformed('its protected header and payload must be base64url JSON');
   }
   if (typeof header.alg !== 'string' || !MAC_ALGORITHMS.includes(header.alg)) {
-    return { ok: false, problem: acmeError('badSignatureAlgorithm', `externalAccountBinding: algorithm must be one of ${MAC_ALGORITHMS.join(', ')}`, { algorithms: MAC_ALGORITHMS }) };
+    return {
+      ok: false,
+      problem: acmeError('badSignatureAlgorithm', `externalAccountBinding: algorithm must be one of ${MAC_ALGORITHMS.join(', ')}`, {
+        algorithms: MAC_ALGORITHMS,
+      }),
+    };
   }
   if (header.nonce !== undefined) return malformed('must not carry a nonce');
   if (header.url !== newAccountUrl) return unauthorized(`"url" must be ${newAccountUrl}`);
@@ -67,4 +72,3 @@ export async function verifyEab(eab: unknown, accountJwk: JWK, newAccountUrl: st
   }
   return { ok: true, value: key };
 }
-

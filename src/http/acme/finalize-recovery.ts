@@ -54,7 +54,10 @@ async function settle(order: Order, deps: RecoveryDeps): Promise<Recovery> {
       notAfter: found.notAfter,
     };
     if (!(await deps.store.completeFinalize(cert, staleBefore))) return 'settled-elsewhere';
-    deps.log.warn({ order: order.id, serial: found.serial }, 'ACME order left processing by an interrupted finalize: completed with the certificate the ledger holds for it');
+    deps.log.warn(
+      { order: order.id, serial: found.serial },
+      'ACME order left processing by an interrupted finalize: completed with the certificate the ledger holds for it',
+    );
     return 'completed';
   }
   if (!(await deps.store.resetStaleFinalize(order.id, staleBefore))) return 'settled-elsewhere';

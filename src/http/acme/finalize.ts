@@ -25,7 +25,10 @@ export async function checkCsrAgainstOrder(csrField: unknown, order: Order, cont
   const csr = accepted.csr;
   const mismatch = namesMismatch(csr, order);
   if (mismatch !== null) {
-    const error = await issuer.refuse({ ...context, csrSha256: createHash('sha256').update(der).digest('hex') }, { code: 'bad-csr', rule: ORDER_NAMES_RULE, reason: mismatch });
+    const error = await issuer.refuse(
+      { ...context, csrSha256: createHash('sha256').update(der).digest('hex') },
+      { code: 'bad-csr', rule: ORDER_NAMES_RULE, reason: mismatch },
+    );
     raise(acmeAnswer(error));
   }
   return csr;
@@ -33,7 +36,7 @@ export async function checkCsrAgainstOrder(csrField: unknown, order: Order, cont
 
 function namesMismatch(csr: CheckedCsr, order: Order): string | null {
   if (csr.requested.uris.length > 0 || csr.requested.ipAddresses.length > 0) {
-    return 'the CSR may ask only for the order\'s DNS names; the SPIFFE ID comes from the policy';
+    return "the CSR may ask only for the order's DNS names; the SPIFFE ID comes from the policy";
   }
   const asked = new Set(csr.requested.dnsNames.map((n) => n.toLowerCase()));
   if (csr.commonName !== null) asked.add(csr.commonName.toLowerCase());

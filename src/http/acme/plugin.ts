@@ -86,7 +86,10 @@ export async function acmePlugin(app: FastifyInstance, deps: AcmeDeps): Promise<
       url,
       handler: async (req, reply) => {
         reply.header('Allow', 'POST');
-        return sendProblem(reply, acmeError('malformed', `${req.method} is not allowed here; ACME resources are read with POST-as-GET`, { status: 405 }));
+        return sendProblem(
+          reply,
+          acmeError('malformed', `${req.method} is not allowed here; ACME resources are read with POST-as-GET`, { status: 405 }),
+        );
       },
     });
   }

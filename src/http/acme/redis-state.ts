@@ -6,7 +6,10 @@ import type { SharedState } from './shared-state.js';
 export class RedisSharedState implements SharedState {
   private readonly redis: Redis;
 
-  constructor(url: string, private readonly prefix: string) {
+  constructor(
+    url: string,
+    private readonly prefix: string,
+  ) {
     // Bounded waits rather than queueing while Redis is away: a request waiting on a nonce check
     // should get an error it can retry, not hang.
     this.redis = new Redis(url, { maxRetriesPerRequest: 1, commandTimeout: 1_000, connectTimeout: 2_000 });

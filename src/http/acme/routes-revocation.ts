@@ -43,7 +43,7 @@ export function revocationRoutes(app: FastifyInstance, ctx: AcmeContext): void {
     if (signed.by === 'jwk') {
       // Signed with the certificate's own key: whoever holds it may revoke it.
       const same = signed.key.export({ format: 'der', type: 'spki' }).equals(cert!.publicKey.export({ format: 'der', type: 'spki' }));
-      if (!same) fail('unauthorized', 'the request is signed neither by an account nor by the certificate\'s key');
+      if (!same) fail('unauthorized', "the request is signed neither by an account nor by the certificate's key");
       revokedBy = { kind: 'certificate-key' };
     } else {
       const account = signed.account;

@@ -83,10 +83,10 @@ export class SqlAcmeStore implements AcmeStore {
   }
 
   async updateContact(id: string, contact: readonly string[]): Promise<Account | null> {
-    const { rows } = await this.db.query<Row>(
-      `UPDATE acme_accounts SET contact = $2::jsonb WHERE id = $1 AND status = 'valid' RETURNING *`,
-      [id, JSON.stringify(contact)],
-    );
+    const { rows } = await this.db.query<Row>(`UPDATE acme_accounts SET contact = $2::jsonb WHERE id = $1 AND status = 'valid' RETURNING *`, [
+      id,
+      JSON.stringify(contact),
+    ]);
     return rows[0] ? account(rows[0]) : this.accountById(id);
   }
 
@@ -216,7 +216,12 @@ export class SqlAcmeStore implements AcmeStore {
        UPDATE acme_authorizations a SET status = $2,
          expires_at = CASE WHEN $2 = 'valid' THEN ${TS(4)} ELSE a.expires_at END
        FROM done WHERE a.id = done.authorization_id AND a.status = 'pending'`,
-      [challengeId, outcome.valid ? 'valid' : 'invalid', outcome.valid ? null : JSON.stringify(outcome.error), outcome.valid ? outcome.validUntil : 0],
+      [
+        challengeId,
+        outcome.valid ? 'valid' : 'invalid',
+        outcome.valid ? null : JSON.stringify(outcome.error),
+        outcome.valid ? outcome.validUntil : 0,
+      ],
     );
   }
 

@@ -23,7 +23,8 @@ function unboundAccountsRefused(policy: Policy): string | null {
   // The first rule that matches decides (policy/evaluate.ts), so only that one counts.
   const rule = policy.rules.find((r) => r.paths.includes('acme') && r.requester.kind === 'acme' && r.requester.binding === null);
   if (rule === undefined) return 'no policy rule matches ACME accounts without a binding';
-  if (usesBinding(rule.grant.spiffeId)) return `rule "${rule.name}", the first that matches them, builds its SPIFFE ID from {binding}, which they do not have`;
+  if (usesBinding(rule.grant.spiffeId))
+    return `rule "${rule.name}", the first that matches them, builds its SPIFFE ID from {binding}, which they do not have`;
   if (rule.grant.dnsNames.every((p) => usesBinding(p.template))) {
     return `rule "${rule.name}", the first that matches them, allows them no DNS names`;
   }

@@ -36,7 +36,13 @@ export function orderView(o: Order, urls: Urls, now: number): Record<string, unk
     finalize: urls.finalize(o.id),
     ...(o.certificateSerial !== null && status === 'valid' ? { certificate: urls.certificate(o.certificateSerial) } : {}),
     ...(status === 'invalid'
-      ? { error: o.error ?? { type: 'urn:ietf:params:acme:error:unauthorized', detail: 'an authorization of this order failed or expired', status: 403 } }
+      ? {
+          error: o.error ?? {
+            type: 'urn:ietf:params:acme:error:unauthorized',
+            detail: 'an authorization of this order failed or expired',
+            status: 403,
+          },
+        }
       : {}),
   };
 }

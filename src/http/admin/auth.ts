@@ -14,7 +14,10 @@ export function adminGuard(adminToken: string | null): (req: FastifyRequest, rep
     // Compare digests so the comparison takes the same time whatever was sent.
     if (expected === null || !m || !timingSafeEqual(digest(m[1]!), expected)) {
       reply.header('www-authenticate', 'Bearer realm="workload-ca-admin"');
-      await sendProblem(reply, problem('unauthenticated', expected === null ? 'the admin API has no credential configured' : 'a valid admin bearer token is required'));
+      await sendProblem(
+        reply,
+        problem('unauthenticated', expected === null ? 'the admin API has no credential configured' : 'a valid admin bearer token is required'),
+      );
     }
   };
 }

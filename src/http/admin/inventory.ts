@@ -55,7 +55,9 @@ export async function inventoryApi(app: FastifyInstance, deps: InventoryDeps): P
   app.setValidatorCompiler(({ schema }) => {
     const validate = ajv.compile(schema);
     return (data) =>
-      validate(data) ? { value: data } : { error: Object.assign(new Error(ajv.errorsText(validate.errors, { dataVar: 'query' })), { validation: validate.errors }) };
+      validate(data)
+        ? { value: data }
+        : { error: Object.assign(new Error(ajv.errorsText(validate.errors, { dataVar: 'query' })), { validation: validate.errors }) };
   });
 
   app.addHook('onRequest', adminGuard(deps.adminToken));
@@ -69,26 +71,29 @@ export async function inventoryApi(app: FastifyInstance, deps: InventoryDeps): P
     }
   };
 
-  app.get<{ Querystring: ListQuery }>('/v1/admin/certificates', { schema: { summary: 'List certificates in the ledger', security: [{ adminToken: [] }], querystring: listQuery } }, (req, reply) =>
-    guard(reply, () => {
-      const q = req.query;
-      if (q.spiffe_id !== undefined && q.spiffe_id_prefix !== undefined) {
-        return Promise.resolve(sendProblem(reply, problem('malformed-request', 'give spiffe_id or spiffe_id_prefix, not both')));
-      }
-      const filter: CertificateFilter = {
-        limit: q.limit,
-        ...(q.spiffe_id !== undefined && { spiffeId: q.spiffe_id }),
-        ...(q.spiffe_id_prefix !== undefined && { spiffeIdPrefix: q.spiffe_id_prefix }),
-        ...(q.path !== undefined && { path: q.path }),
-        ...(q.issued_after !== undefined && { issuedAfter: q.issued_after }),
-        ...(q.issued_before !== undefined && { issuedBefore: q.issued_before }),
-        ...(q.expires_after !== undefined && { expiresAfter: q.expires_after }),
-        ...(q.expires_before !== undefined && { expiresBefore: q.expires_before }),
-        ...(q.status !== undefined && { status: q.status }),
-        ...(q.cursor !== undefined && { cursor: q.cursor }),
-      };
-      return deps.reader.listCertificates(filter);
-    }),
+  app.get<{ Querystring: ListQuery }>(
+    '/v1/admin/certificates',
+    { schema: { summary: 'List certificates in the ledger', security: [{ adminToken: [] }], querystring: listQuery } },
+    (req, reply) =>
+      guard(reply, () => {
+        const q = req.query;
+        if (q.spiffe_id !== undefined && q.spiffe_id_prefix !== undefined) {
+          return Promise.resolve(sendProblem(reply, problem('malformed-request', 'give spiffe_id or spiffe_id_prefix, not both')));
+        }
+        const filter: CertificateFilter = {
+          limit: q.limit,
+          ...(q.spiffe_id !== undefined && { spiffeId: q.spiffe_id }),
+          ...(q.spiffe_id_prefix !== undefined && { spiffeIdPrefix: q.spiffe_id_prefix }),
+          ...(q.path !== undefined && { path: q.path }),
+          ...(q.issued_after !== undefined && { issuedAfter: q.issued_after }),
+          ...(q.issued_before !== undefined && { issuedBefore: q.issued_before }),
+          ...(q.expires_after !== undefined && { expiresAfter: q.expires_after }),
+          ...(q.expires_before !== undefined && { expiresBefore: q.expires_before }),
+          ...(q.status !== undefined && { status: q.status }),
+          ...(q.cursor !== undefined && { cursor: q.cursor }),
+        };
+        return deps.reader.listCertificates(filter);
+      }),
   );
 
   app.get<{ Params: { serial: string } }>(

@@ -50,55 +50,66 @@ const responseSchema = {
 export async function svidApi(app: FastifyInstance, deps: SvidApiDeps): Promise<void> {
   const chainPem = toPem(deps.issuer.issuingCertificate);
 
-  app.post<{ Body: SvidBody }>('/v1/svids', {
+  app.post<{ Body: SvidBody }>(
+    '/v1/svids',
+    {
       schema: {
         summary: 'Issue an X509-SVID for the authenticated workload',
-        description: 'Body: a PEM CSR and an optional lifetime. With Accept: application/pem-certificate-chain the reply is the PEM chain alone. Errors are RFC 9457 problem documents.',
+        description:
+          'Body: a PEM CSR and an optional lifetime. With Accept: application/pem-certificate-chain the reply is the PEM chain alone. Errors are RFC 9457 problem documents.',
         security: [{ workloadToken: [] }],
         body: bodySchema,
         response: responseSchema,
       },
-    }, async (req, reply) => {
-    const auth = await authenticate(req, deps);
-    if (!auth.ok) {
-      reply.header('www-authenticate', 'Bearer realm="workload-ca"');
-      if (auth.presented === null) {
-        // How HTTP authentication starts: a challenge and a count, nobody to refuse.
-        deps.issuer.challenged('api');
-        return sendProblem(reply, problem('unauthenticated', auth.reason));
+    },
+    async (req, reply) => {
+      const auth = await authenticate(req, deps);
+      if (!auth.ok) {
+        reply.header('www-authenticate', 'Bearer realm="workload-ca"');
+        if (auth.presented === null) {
+          // How HTTP authentication starts: a challenge and a count, nobody to refuse.
+          deps.issuer.challenged('api');
+          return sendProblem(reply, problem('unauthenticated', auth.reason));
+        }
+        const requester: UnverifiedRequester = { kind: 'unverified', presented: auth.presented, claimed: auth.claimed };
+        const error = await deps.issuer.refuse(
+          { path: 'api', requester, client: req.ip },
+          { code: 'unauthenticated', rule: API_AUTHENTICATION_RULE, reason: auth.reason },
+        );
+        return sendIssuanceError(reply, error);
       }
-      const requester: UnverifiedRequester = { kind: 'unverified', presented: auth.presented, claimed: auth.claimed };
-      const error = await deps.issuer.refuse({ path: 'api', requester, client: req.ip }, { code: 'unauthenticated', rule: API_AUTHENTICATION_RULE, reason: auth.reason });
-      return sendIssuanceError(reply, error);
-    }
-    const csrs = fromPem(req.body.csr, 'CERTIFICATE REQUEST');
-    if (csrs.length !== 1) {
-      const error = await deps.issuer.refuse(
-        { path: 'api', requester: auth.requester, client: req.ip },
-        { code: 'bad-csr', rule: CSR_CHECK_RULE, reason: 'csr must hold exactly one PEM "CERTIFICATE REQUEST" block' },
-      );
-      return sendIssuanceError(reply, error);
-    }
-    const result = await deps.issuer.issue({
-      path: 'api',
-      requester: auth.requester,
-      client: req.ip,
-      csr: csrs[0]!,
-      ...(req.body.ttl === undefined ? {} : { lifetimeSeconds: req.body.ttl }),
-    });
-    if (!result.ok) return sendIssuanceError(reply, result.error);
-    const cert = result.certificate;
-    if (wantsPem(req)) {
-      return reply.code(201).type('application/pem-certificate-chain').send(toPem(cert.der) + chainPem);
-    }
-    return reply.code(201).send({
-      spiffe_id: cert.spiffeId,
-      certificate: toPem(cert.der),
-      chain: chainPem,
-      serial: cert.serial,
-      expires_at: cert.notAfter.toISOString(),
-    });
-  });
+      const csrs = fromPem(req.body.csr, 'CERTIFICATE REQUEST');
+      if (csrs.length !== 1) {
+        const error = await deps.issuer.refuse(
+          { path: 'api', requester: auth.requester, client: req.ip },
+          { code: 'bad-csr', rule: CSR_CHECK_RULE, reason: 'csr must hold exactly one PEM "CERTIFICATE REQUEST" block' },
+        );
+        return sendIssuanceError(reply, error);
+      }
+      const result = await deps.issuer.issue({
+        path: 'api',
+        requester: auth.requester,
+        client: req.ip,
+        csr: csrs[0]!,
+        ...(req.body.ttl === undefined ? {} : { lifetimeSeconds: req.body.ttl }),
+      });
+      if (!result.ok) return sendIssuanceError(reply, result.error);
+      const cert = result.certificate;
+      if (wantsPem(req)) {
+        return reply
+          .code(201)
+          .type('application/pem-certificate-chain')
+          .send(toPem(cert.der) + chainPem);
+      }
+      return reply.code(201).send({
+        spiffe_id: cert.spiffeId,
+        certificate: toPem(cert.der),
+        chain: chainPem,
+        serial: cert.serial,
+        expires_at: cert.notAfter.toISOString(),
+      });
+    },
+  );
 }
 
 /** `Accept: application/pem-certificate-chain` (RFC 8555's type) gets the chain alone, for shell use. */

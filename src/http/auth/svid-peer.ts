@@ -7,10 +7,7 @@ import type { Requester } from '../../policy/types.js';
 import { readCertificateNames } from '../../pki/certificate-names.js';
 
 /** null: no client certificate. On failure, `claimed` names the certificate for the denial row. */
-export type PeerResult =
-  | { ok: true; requester: Extract<Requester, { kind: 'svid' }> }
-  | { ok: false; reason: string; claimed: string }
-  | null;
+export type PeerResult = { ok: true; requester: Extract<Requester, { kind: 'svid' }> } | { ok: false; reason: string; claimed: string } | null;
 
 interface Verified {
   requester: Extract<Requester, { kind: 'svid' }>;
@@ -31,7 +28,11 @@ export function authenticatePeer(socket: TLSSocket, issuing: X509Certificate, no
   }
   if ('reason' in entry) return { ok: false, reason: entry.reason, claimed: entry.claimed };
   if (now < entry.notBefore || now > entry.notAfter) {
-    return { ok: false, reason: 'client certificate is not currently valid', claimed: `${entry.requester.spiffeId} (serial ${entry.requester.serial})` };
+    return {
+      ok: false,
+      reason: 'client certificate is not currently valid',
+      claimed: `${entry.requester.spiffeId} (serial ${entry.requester.serial})`,
+    };
   }
   return { ok: true, requester: entry.requester };
 }

@@ -32,7 +32,10 @@ export class TokenVerifier {
   private readonly issuers = new Map<string, Trusted>();
   private readonly cache = new Map<string, Cached>();
 
-  constructor(configs: readonly TokenIssuerConfig[], private readonly clockSkewSeconds = 30) {
+  constructor(
+    configs: readonly TokenIssuerConfig[],
+    private readonly clockSkewSeconds = 30,
+  ) {
     for (const config of configs) {
       const keys = config.jwksFile
         ? createLocalJWKSet(JSON.parse(readFileSync(config.jwksFile, 'utf8')))

@@ -11,7 +11,11 @@ const MAX_DEPTH = 5;
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 
 export type ChainResult =
-  | { readonly ok: true; /** The chain's validity window, narrowed over every certificate in it. */ readonly notBefore: number; readonly notAfter: number }
+  | {
+      readonly ok: true;
+      /** The chain's validity window, narrowed over every certificate in it. */ readonly notBefore: number;
+      readonly notAfter: number;
+    }
   | { readonly ok: false; readonly reason: string };
 
 export class TrustAnchors {

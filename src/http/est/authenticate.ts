@@ -175,7 +175,6 @@ function readPeer(socket: TLSSocket): PeerFacts | null {
   };
   const commonNames = subjectParts.filter((p) => p.startsWith('CN=')).map((p) => p.slice(3));
   const spiffe = names.ok ? names.names.uris.filter((u) => u.startsWith('spiffe://')) : [];
-  const name =
-    commonNames.length === 1 ? commonNames[0]! : spiffe.length === 1 ? spiffe[0]! : certificate.subject || `serial:${certificate.serial}`;
+  const name = commonNames.length === 1 ? commonNames[0]! : spiffe.length === 1 ? spiffe[0]! : certificate.subject || `serial:${certificate.serial}`;
   return { leaf, offered, certificate, name, chains: new Map() };
 }

@@ -46,7 +46,9 @@ export function buildEstDeps(config: EstConfig, wiring: EstWiring): EstDeps {
 /** CA-issued certificates never carry id-kp-cmcRA, so an RA can only authenticate with an anchored certificate. */
 function needsAnchors(place: { readonly trustAnchors: readonly string[]; readonly trustRegistrationAuthorities: boolean }, setting: string): void {
   if (place.trustRegistrationAuthorities && place.trustAnchors.length === 0) {
-    throw new Error(`${setting}.trustRegistrationAuthorities needs ${setting}.trustAnchors: a registration authority authenticates with a certificate that chains to them`);
+    throw new Error(
+      `${setting}.trustRegistrationAuthorities needs ${setting}.trustAnchors: a registration authority authenticates with a certificate that chains to them`,
+    );
   }
 }
 
@@ -60,7 +62,8 @@ function readAnchors(files: readonly string[], setting: string): TrustAnchors {
     }
     const anchors = TrustAnchors.fromPem(pem).certificates;
     if (anchors.length === 0) throw new Error(`${setting}: ${file} holds no PEM certificate`);
-    for (const a of anchors) if (!a.ca) throw new Error(`${setting}: ${file} holds a certificate that is not a CA (${a.subject.replace(/\n/g, ', ')})`);
+    for (const a of anchors)
+      if (!a.ca) throw new Error(`${setting}: ${file} holds a certificate that is not a CA (${a.subject.replace(/\n/g, ', ')})`);
     return anchors;
   });
   return new TrustAnchors(certificates);

@@ -137,7 +137,14 @@ async function admit(req: FastifyRequest, reply: FastifyReply, deps: EstDeps, op
       return sendEstError(reply, { status: 401, message: auth.reason });
     }
     const requester: UnverifiedRequester = { kind: 'unverified', presented: auth.presented, claimed: auth.claimed };
-    return refuse(req, reply, deps, requester, { status: 401, message: auth.reason }, { rule: EST_RULES.authentication, code: 'unauthenticated', reason: auth.reason });
+    return refuse(
+      req,
+      reply,
+      deps,
+      requester,
+      { status: 401, message: auth.reason },
+      { rule: EST_RULES.authentication, code: 'unauthenticated', reason: auth.reason },
+    );
   }
   const trustsRas = configured?.trustRegistrationAuthorities ?? deps.trustRegistrationAuthorities;
   const voucher = registrationAuthority(trustsRas, auth.certificate, auth.requester);
@@ -179,7 +186,10 @@ async function enroll(req: FastifyRequest, reply: FastifyReply, deps: EstDeps, o
     if (csr.challengePassword !== null && requester.popVouchedBy === undefined) {
       const binding = checkChannelBinding(req.raw.socket as TLSSocket, csr.challengePassword);
       if (!binding.ok) {
-        const error = await deps.issuer.refuse({ ...context, csrSha256 }, { rule: EST_RULES.channelBinding, code: 'unauthenticated', reason: binding.reason });
+        const error = await deps.issuer.refuse(
+          { ...context, csrSha256 },
+          { rule: EST_RULES.channelBinding, code: 'unauthenticated', reason: binding.reason },
+        );
         return sendEstError(reply, estError(error));
       }
     }

@@ -112,7 +112,10 @@ export function acmeSampleProblem(s: AcmeSample, root: X509Certificate, trustDom
 }
 
 /** An EAB key for `binding`, made through the admin API as an operator would. */
-export async function createEab(o: { origin: string; rootPem: string; adminToken: string }, binding: string): Promise<{ keyId: string; hmacKey: string }> {
+export async function createEab(
+  o: { origin: string; rootPem: string; adminToken: string },
+  binding: string,
+): Promise<{ keyId: string; hmacKey: string }> {
   const dispatcher = new Agent({ connect: { ca: o.rootPem } });
   const res = await request(`${o.origin}/v1/admin/acme/eab-keys`, {
     method: 'POST',

@@ -14,7 +14,13 @@ export interface EstSample {
   readonly body: string;
 }
 
-export function estScenario(url: URL, rootPem: string, issuingPem: string, gateways: readonly Gateway[], requests: readonly EstRequest[]): Scenario<EstSample> {
+export function estScenario(
+  url: URL,
+  rootPem: string,
+  issuingPem: string,
+  gateways: readonly Gateway[],
+  requests: readonly EstRequest[],
+): Scenario<EstSample> {
   const path = `/.well-known/est/${LABEL}/simpleenroll`;
   // Each gateway asks only for its own devices' CSRs, taken in turn.
   const byGateway = gateways.map((_, g) => requests.filter((r) => r.gateway === g));

@@ -9,8 +9,7 @@
 export type ScenarioKind = 'api' | 'est' | 'acme';
 
 export type Attempt<S> =
-  | { readonly ok: true; readonly serial: () => string; readonly sample: () => S }
-  | { readonly ok: false; readonly error: string };
+  { readonly ok: true; readonly serial: () => string; readonly sample: () => S } | { readonly ok: false; readonly error: string };
 
 export interface ScenarioClient<S> {
   attempt(): Promise<Attempt<S>>;

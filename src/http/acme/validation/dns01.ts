@@ -17,7 +17,10 @@ export async function validateDns01(ctx: ValidationContext, domain: string, keyA
   const records = found.value;
   if (records.includes(expected)) return { ok: true };
   if (records.length === 0) return failed('unauthorized', `No TXT record found at ${name}`);
-  const listed = records.slice(0, LISTED_RECORDS).map((r) => quote(r)).join(', ');
+  const listed = records
+    .slice(0, LISTED_RECORDS)
+    .map((r) => quote(r))
+    .join(', ');
   const more = records.length > LISTED_RECORDS ? ` and ${records.length - LISTED_RECORDS} more` : '';
   return failed('unauthorized', `Incorrect TXT record at ${name}: expected ${quote(expected)}, found ${listed}${more}`);
 }

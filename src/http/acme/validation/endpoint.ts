@@ -10,7 +10,8 @@ import { networkError, isConnectFailure } from './network-errors.js';
 import { resolveAddresses, type Resolution } from './resolve.js';
 import type { ValidationError } from './types.js';
 
-export type Attempt<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ValidationError; readonly unreachable: boolean };
+export type Attempt<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ValidationError; readonly unreachable: boolean };
 
 export function hostPort(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;

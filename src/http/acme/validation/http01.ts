@@ -33,7 +33,8 @@ export async function validateHttp01(ctx: ValidationContext, domain: string, tok
     const from = `${url.href} [${response.address}]`;
     switch (response.kind) {
       case 'redirect': {
-        if (redirects >= maxRedirects) return failed('connection', `Too many redirects (more than ${maxRedirects}) fetching ${first.href}; the last was from ${from}`);
+        if (redirects >= maxRedirects)
+          return failed('connection', `Too many redirects (more than ${maxRedirects}) fetching ${first.href}; the last was from ${from}`);
         const next = redirectTarget(ctx, url, response.location);
         if (typeof next === 'string') return failed('connection', `Invalid redirect from ${from} (HTTP ${response.status}): ${next}`);
         url = next;
@@ -141,7 +142,12 @@ function get(ctx: ValidationContext, url: URL, address: string): Promise<Attempt
       res.on('end', () => settle({ ok: true, value: { kind: 'body', body: Buffer.concat(chunks), address } }));
       res.on('error', (err) => settle(attemptFailed(err, where)));
       res.on('close', () => {
-        if (!res.complete) settle({ ok: false, unreachable: false, error: { type: 'connection', detail: `Connection closed before the whole response arrived from ${where}` } });
+        if (!res.complete)
+          settle({
+            ok: false,
+            unreachable: false,
+            error: { type: 'connection', detail: `Connection closed before the whole response arrived from ${where}` },
+          });
       });
     });
     request.end();

@@ -28,7 +28,8 @@ export async function validateChallenge(
   checkSettings(settings);
   const networks = networksOf(settings);
   const name = normalizeHostName(domain);
-  if (name === null) return failed('malformed', `${JSON.stringify(domain)} is not a DNS name that can be validated (IP addresses and wildcards are not)`);
+  if (name === null)
+    return failed('malformed', `${JSON.stringify(domain)} is not a DNS name that can be validated (IP addresses and wildcards are not)`);
   const inputProblem = checkTokenAndKeyAuthorization(token, keyAuthorization);
   if (inputProblem !== null) return failed('malformed', inputProblem);
 

@@ -94,7 +94,10 @@ function blockList(entries: readonly string[], setting: string, problems: string
 const cache = new WeakMap<object, ValidationNetworks>();
 
 /** The networks of these settings; throws (a configuration that start-up should have refused) if invalid. */
-export function networksOf(settings: { readonly allowedNetworks: readonly string[]; readonly deniedNetworks: readonly string[] }): ValidationNetworks {
+export function networksOf(settings: {
+  readonly allowedNetworks: readonly string[];
+  readonly deniedNetworks: readonly string[];
+}): ValidationNetworks {
   let networks = cache.get(settings);
   if (networks === undefined) {
     const parsed = ValidationNetworks.parse(settings.allowedNetworks, settings.deniedNetworks);

@@ -43,7 +43,8 @@ function handshake(ctx: ValidationContext, domain: string, address: string, port
       socket.destroy();
       resolve(result);
     };
-    const abort = (): void => settle({ ok: false, unreachable: false, error: { type: 'connection', detail: `Timeout during TLS handshake with ${where}` } });
+    const abort = (): void =>
+      settle({ ok: false, unreachable: false, error: { type: 'connection', detail: `Timeout during TLS handshake with ${where}` } });
     const socket = tls.connect({
       host: address,
       port,
@@ -60,6 +61,8 @@ function handshake(ctx: ValidationContext, domain: string, address: string, port
       settle({ ok: true, value: { address, alpn: socket.alpnProtocol ?? false, certificate: peer?.raw ?? null } });
     });
     socket.once('error', (err) => settle(attemptFailed(err, where)));
-    socket.once('close', () => settle({ ok: false, unreachable: false, error: { type: 'tls', detail: `Connection closed during the TLS handshake with ${where}` } }));
+    socket.once('close', () =>
+      settle({ ok: false, unreachable: false, error: { type: 'tls', detail: `Connection closed during the TLS handshake with ${where}` } }),
+    );
   });
 }

@@ -17,8 +17,7 @@ export interface ValidationError {
 
 /** `address`: the IP address the result came from (or was refused), when one was involved. */
 export type ValidationOutcome =
-  | { readonly ok: true; readonly address?: string }
-  | { readonly ok: false; readonly error: ValidationError; readonly address?: string };
+  { readonly ok: true; readonly address?: string } | { readonly ok: false; readonly error: ValidationError; readonly address?: string };
 
 export function failed(type: ValidationErrorType, detail: string): ValidationOutcome & { ok: false } {
   return { ok: false, error: { type, detail } };
