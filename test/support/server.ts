@@ -127,6 +127,8 @@ export interface HttpResult {
   readonly status: number;
   readonly headers: Record<string, string | string[] | undefined>;
   readonly body: string;
+  // Tests read arbitrary JSON bodies and assert on their fields.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   json<T = any>(): T;
 }
 

@@ -37,7 +37,7 @@ test('a CSR from openssl parses, and its signature proves possession', async () 
     assert.equal(r.csr.keyKind, 'ecdsa-p256');
     assert.equal(r.csr.commonName, 'web.example.org');
     assert.deepEqual(r.csr.requested, { uris: ['spiffe://example.org/web'], dnsNames: ['web.example.org'], ipAddresses: ['10.1.2.3', 'fd00::1'] });
-    assert.equal(await verifyProofOfPossession(r.csr), true);
+    assert.equal(verifyProofOfPossession(r.csr), true);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -60,7 +60,7 @@ test('key types: P-384 and RSA-2048 parse (policy decides); secp256k1 and RSA-10
 test('a bad signature fails proof of possession', async () => {
   const r = parseCsr(buildCsr({ badSignature: true }).der);
   assert.ok(r.ok);
-  assert.equal(await verifyProofOfPossession(r.csr), false);
+  assert.equal(verifyProofOfPossession(r.csr), false);
 });
 
 test('trailing bytes, truncation and BER-only encodings are malformed', () => {

@@ -127,8 +127,8 @@ describe('the CPU profile report', () => {
       timeDeltas: [1000, 1000, 1000, 1000],
     };
     const text = report(profile, 10);
-    assert.match(text, /50\.0%  sign  node:internal\/crypto\/sig:1/);
-    assert.match(text, /by file or package:\n\s+50\.0%  node:internal\/crypto\/sig\n\s+25\.0%  dist\/issuance\/issuer\.js/);
-    assert.match(text, /inclusive:\n\s+100\.0%  \(root\)[^\n]*\n\s+75\.0%  issue  dist\/issuance\/issuer\.js:1/);
+    assert.match(text, /50\.0% {2}sign {2}node:internal\/crypto\/sig:1/);
+    assert.match(text, /by file or package:\n\s+50\.0% {2}node:internal\/crypto\/sig\n\s+25\.0% {2}dist\/issuance\/issuer\.js/);
+    assert.match(text, /inclusive:\n\s+100\.0% {2}\(root\)[^\n]*\n\s+75\.0% {2}issue {2}dist\/issuance\/issuer\.js:1/);
   });
 });
