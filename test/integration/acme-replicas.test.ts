@@ -35,6 +35,16 @@ async function client(): Promise<RawAcmeClient> {
   return c;
 }
 
+/** Answers the order's one http-01 challenge, waits for its authorization, and returns a CSR for it. */
+async function validate(c: RawAcmeClient, order: { json: Record<string, unknown> | null }, host: string): Promise<string> {
+  const authzUrl = (order.json!.authorizations as string[])[0]!;
+  const ch = ((await c.post(authzUrl, '')).json!.challenges as { type: string; url: string; token: string }[]).find((x) => x.type === 'http-01')!;
+  tokens.set(ch.token, c.keyAuthorization(ch.token));
+  await c.post(ch.url, {});
+  await eventually('authorization valid', async () => (await c.post(authzUrl, '')).json!.status === 'valid');
+  return buildCsr({ extensions: [sanExtension({ dns: [host] })] }).der.toString('base64url');
+}
+
 before(async () => {
   db = await createDatabase();
   redis = await startRedis();
@@ -99,12 +109,7 @@ describe('ACME across two replicas', () => {
     const c = await client();
     const host = `race.web.vm.${TD}`;
     const o = await c.post(c.directory.newOrder!, { identifiers: [{ type: 'dns', value: host }] });
-    const authzUrl = (o.json!.authorizations as string[])[0]!;
-    const ch = ((await c.post(authzUrl, '')).json!.challenges as { type: string; url: string; token: string }[]).find((x) => x.type === 'http-01')!;
-    tokens.set(ch.token, c.keyAuthorization(ch.token));
-    await c.post(ch.url, {});
-    await eventually('authorization valid', async () => (await c.post(authzUrl, '')).json!.status === 'valid');
-    const csr = buildCsr({ extensions: [sanExtension({ dns: [host] })] }).der.toString('base64url');
+    const csr = await validate(c, o, host);
     const results = await Promise.all([1, 2, 3, 4].map(() => c.post(o.json!.finalize as string, { csr })));
     const ok = results.filter((r) => r.status === 200);
     assert.equal(ok.length, 1, results.map((r) => `${r.status} ${r.text}`).join('\n'));
@@ -177,12 +182,7 @@ describe('ACME across two replicas', () => {
     const o = await c.post(c.directory.newOrder!, { identifiers: [{ type: 'dns', value: host }] });
     const url = o.location!;
     const id = orderIdOf(url);
-    const authzUrl = (o.json!.authorizations as string[])[0]!;
-    const ch = ((await c.post(authzUrl, '')).json!.challenges as { type: string; url: string; token: string }[]).find((x) => x.type === 'http-01')!;
-    tokens.set(ch.token, c.keyAuthorization(ch.token));
-    await c.post(ch.url, {});
-    await eventually('authorization valid', async () => (await c.post(authzUrl, '')).json!.status === 'valid');
-    const csr = buildCsr({ extensions: [sanExtension({ dns: [host] })] }).der.toString('base64url');
+    const csr = await validate(c, o, host);
 
     await stuck(id, '1 second');
     assert.deepEqual(
