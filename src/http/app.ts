@@ -17,6 +17,7 @@ import { eabKeysApi } from './admin/eab-keys.js';
 import { inventoryApi, type InventoryDeps } from './admin/inventory.js';
 import { bundleApi } from './api/bundle.js';
 import { svidApi } from './api/svids.js';
+import type { RevocationCheck } from '../revocation/set.js';
 import { EST_PREFIX, estApi, sendEstFrameworkError, type EstDeps } from './est/plugin.js';
 import type { TokenVerifier } from './auth/token-verifier.js';
 import { frameworkProblem, sendProblem } from './problem.js';
@@ -38,6 +39,8 @@ export interface AppDeps {
   readonly tokens: TokenVerifier;
   readonly roots: readonly X509Certificate[];
   readonly issuing: X509Certificate;
+  /** Revoked certificates of this CA: refused wherever a client certificate authenticates. */
+  readonly revocations: RevocationCheck;
   /** Whether this replica can issue (its audit sink is reachable). */
   readonly ready: () => Promise<{ ok: boolean; detail: string }>;
   readonly metrics: () => Promise<{ contentType: string; body: string }>;
@@ -114,7 +117,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.type(m.contentType).send(m.body);
   });
 
-  await app.register(svidApi, { issuer: deps.issuer, tokens: deps.tokens, issuing: deps.issuing });
+  await app.register(svidApi, { issuer: deps.issuer, tokens: deps.tokens, issuing: deps.issuing, revocations: deps.revocations });
   await app.register(bundleApi, { roots: deps.roots });
   await app.register(inventoryApi, deps.inventory);
   // Its own encapsulated context under /.well-known/est: EST's body parsing and text/plain errors.

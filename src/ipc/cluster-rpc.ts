@@ -118,3 +118,26 @@ export function serveRpc<T extends object, const M extends readonly AsyncMethodN
     );
   });
 }
+
+interface Push {
+  readonly t: 'push';
+  readonly topic: string;
+  readonly payload: unknown;
+}
+
+/**
+ * Primary side: a one-way message to workers, for news that cannot wait for a worker to ask. The
+ * channel keeps order, so a push sent before an answer arrives before it.
+ */
+export function pushToWorkers(workers: Iterable<Worker | undefined>, topic: string, payload: unknown): void {
+  for (const worker of workers) if (worker?.isConnected()) worker.send({ t: 'push', topic, payload } satisfies Push);
+}
+
+/** Worker side: calls `handler` with each push on `topic`. Returns the way to stop listening. */
+export function onPush(topic: string, handler: (payload: unknown) => void, channel: NodeJS.Process = process): () => void {
+  const listener = (msg: Partial<Push>): void => {
+    if (msg?.t === 'push' && msg.topic === topic) handler(msg.payload);
+  };
+  channel.on('message', listener);
+  return () => void channel.off('message', listener);
+}

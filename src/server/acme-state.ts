@@ -9,6 +9,7 @@ import { ACME_STORE_METHODS, type AcmeStore } from '../http/acme/store.js';
 import { openPostgresLedger } from '../ledger/postgres.js';
 import type { SqlClient } from '../ledger/sql.js';
 import { rpcClient, serveRpc } from '../ipc/cluster-rpc.js';
+import type { Revoked } from '../revocation/set.js';
 
 export interface AcmeState {
   readonly store: AcmeStore;
@@ -51,4 +52,23 @@ export function ipcAcmeState(): AcmeState {
 export function serveAcmeOverIpc(worker: Worker, acme: AcmeState): void {
   serveRpc<AcmeStore, typeof ACME_STORE_METHODS>(worker, STORE_SERVICE, acme.store, ACME_STORE_METHODS);
   serveRpc<RemoteState, typeof SHARED_STATE_METHODS>(worker, STATE_SERVICE, acme.state, SHARED_STATE_METHODS);
+}
+
+/**
+ * ACME's revokeCert is where revocations are written today; once the row is committed, the
+ * revocation is published so every serving process refuses the certificate within a second.
+ */
+export function withRevocationPublishing(acme: AcmeState, publish: (r: Revoked) => Promise<void>): AcmeState {
+  const store = acme.store;
+  const revoke: AcmeStore['revoke'] = async (r) => {
+    const first = await store.revoke(r);
+    // A second revocation publishes again: harmless, and it heals a publish that failed the first time.
+    await publish({ issuerKeyId: r.issuerKeyId, serial: r.serial, notAfter: r.notAfter });
+    return first;
+  };
+  // Every other method stays the store's own, bound to it.
+  const wrapped = new Proxy(store, {
+    get: (target, prop, receiver) => (prop === 'revoke' ? revoke : (Reflect.get(target, prop, receiver) as unknown)),
+  });
+  return { ...acme, store: wrapped };
 }

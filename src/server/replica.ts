@@ -21,6 +21,7 @@ import type { AcmeStore } from '../http/acme/store.js';
 import { validateChallenge } from '../http/acme/validation/index.js';
 import { LoggedAuditSink } from '../audit/decision-log.js';
 import { createLogger } from './logger.js';
+import type { RevocationCheck } from '../revocation/set.js';
 
 export interface Replica {
   readonly app: FastifyInstance;
@@ -37,6 +38,8 @@ export interface ReplicaOptions {
   readonly onMetrics?: (m: IssuanceMetrics) => void;
   /** ACME's protocol state: Postgres and Redis, or the embedded primary. */
   readonly acme: { readonly store: AcmeStore; readonly state: SharedState };
+  /** This process's revocation set, loaded before the replica starts. */
+  readonly revocations: RevocationCheck;
 }
 
 export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
@@ -81,9 +84,10 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
     tokens: new TokenVerifier(tokenIssuers),
     roots: [ca.root],
     issuing: ca.issuing,
+    revocations: opts.revocations,
     ready: () => sink.health(),
     inventory: { reader: opts.reader, adminToken: readAdminToken(config) },
-    est: buildEstDeps(config.est, { issuer, policy, root: ca.root, issuing: ca.issuing }),
+    est: buildEstDeps(config.est, { issuer, policy, root: ca.root, issuing: ca.issuing, revocations: opts.revocations }),
     acme: {
       config: config.acme,
       store: opts.acme.store,

@@ -30,6 +30,11 @@ import { checkRedisDurability } from './redis-settings.js';
 import { acmeStartProblems } from '../http/acme/start-check.js';
 import { embeddedAcmeState, ipcAcmeState, productionAcmeState, serveAcmeOverIpc, type AcmeState } from './acme-state.js';
 import { clusterMetricsClient, serveClusterMetrics, type MetricsText } from './cluster-metrics.js';
+import { withRevocationPublishing } from './acme-state.js';
+import { startRevocations, type Revocations } from '../revocation/keeper.js';
+import { PrimaryRevocationFeed, WorkerRevocationFeed, ipcRevocationSource, serveRevocationsOverIpc } from '../revocation/ipc-feed.js';
+import { RedisRevocationFeed } from '../revocation/redis-feed.js';
+import { sqlRevocationSource, type RevocationSource } from '../revocation/sql-source.js';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
 
@@ -57,6 +62,10 @@ interface PrimaryState {
   readonly describe: string;
   /** The policy checked at start, before the ledger was opened. */
   readonly policyHash: string;
+  /** Where a serving process in the primary loads revocations from; also what embedded workers ask. */
+  readonly revocationSource: RevocationSource;
+  /** Embedded only: the primary writes every revocation and pushes it to its workers through this. */
+  readonly revocationFeed: PrimaryRevocationFeed | null;
 }
 
 export async function serve(config: Config): Promise<void> {
@@ -111,8 +120,13 @@ async function startEmbedded(config: Config): Promise<PrimaryState> {
   const sink = new GroupCommitSink(async (events) => {
     await recordEvents(db, 'embedded', events);
   });
-  const acme = embeddedAcmeState(db);
+  // Every revocation is written here, in the primary (workers reach the store over IPC), and
+  // pushed from here to every worker.
+  const revocationFeed = new PrimaryRevocationFeed();
+  const acme = withRevocationPublishing(embeddedAcmeState(db), (r) => revocationFeed.publish(r));
   return {
+    revocationSource: sqlRevocationSource(db),
+    revocationFeed,
     db,
     sink,
     processSink: () => sink,
@@ -136,6 +150,8 @@ async function startProduction(config: Config, mode: Extract<Mode, { kind: 'prod
     processSink: () => productionSink(config, mode),
     acme: null,
     processAcme: () => productionAcmeState(mode.databaseUrl, mode.redisUrl, config.redisPrefix),
+    revocationSource: sqlRevocationSource(db),
+    revocationFeed: null,
     describe: `production mode, audit queue on Redis (prefix ${config.redisPrefix}), ledger in Postgres`,
     policyHash,
   };
@@ -164,12 +180,20 @@ interface Serving {
 
 /** One process serves; `sink` is the primary's own (embedded) or a producer of its own. */
 async function serveSingle(config: Config, state: PrimaryState, sink: AuditSink): Promise<Serving> {
-  const acme = state.processAcme();
-  const replica = await startReplica({ config, sink, reader: new SqlLedgerReader(state.db), acme });
+  const revocations = await startRevocations({
+    source: state.revocationSource,
+    feed: state.revocationFeed ?? productionRevocationFeed(config),
+    warn,
+  });
+  // Embedded: the primary's store publishes already. Production: this process's own store must.
+  const own = state.processAcme();
+  const acme = state.revocationFeed ? own : withRevocationPublishing(own, (r) => revocations.publish(r));
+  const replica = await startReplica({ config, sink, reader: new SqlLedgerReader(state.db), acme, revocations });
   const address = replica.app.server.address();
   return {
     stop: async () => {
       await replica.close();
+      await revocations.close();
       if (sink !== state.sink) await sink.close();
       if (acme !== state.acme) await acme.close();
     },
@@ -190,6 +214,7 @@ async function servePrimary(config: Config, state: PrimaryState): Promise<Servin
       serveLedgerOverIpc(worker, reader);
     }
     if (state.acme) serveAcmeOverIpc(worker, state.acme);
+    if (state.revocationFeed) serveRevocationsOverIpc(worker, state.revocationSource);
     serveClusterMetrics(worker, aggregator);
     return new Promise((resolve, reject) => {
       worker.once('listening', (address) => {
@@ -245,15 +270,20 @@ async function serveWorker(config: Config, mode: Mode): Promise<void> {
   let reader: LedgerReader;
   let db: SqlClient | null = null;
   let acme: AcmeState;
+  let revocations: Revocations;
   if (mode.kind === 'embedded') {
     sink = new IpcAuditSink();
     reader = ipcLedgerReader();
     acme = ipcAcmeState();
+    // The primary writes and pushes revocations; this worker loads them from it and listens.
+    revocations = await startRevocations({ source: ipcRevocationSource(), feed: new WorkerRevocationFeed(warn), warn });
   } else {
-    acme = productionAcmeState(mode.databaseUrl, mode.redisUrl, config.redisPrefix);
     sink = productionSink(config, mode);
     db = openPostgresLedger(mode.databaseUrl, { max: 2, applicationName: 'workload-ca serve' });
     reader = new SqlLedgerReader(db);
+    revocations = await startRevocations({ source: sqlRevocationSource(db), feed: productionRevocationFeed(config), warn });
+    const published = revocations;
+    acme = withRevocationPublishing(productionAcmeState(mode.databaseUrl, mode.redisUrl, config.redisPrefix), (r) => published.publish(r));
   }
   let metricsText: (() => Promise<MetricsText>) | null = null;
   const replica: Replica = await startReplica({
@@ -261,12 +291,14 @@ async function serveWorker(config: Config, mode: Mode): Promise<void> {
     sink,
     reader,
     acme,
+    revocations,
     onMetrics: (m) => void (metricsText = clusterMetricsClient(m.registry)),
     metricsText: () => metricsText!(),
   });
   process.on('SIGTERM', () => {
     void (async () => {
       await replica.close();
+      await revocations.close();
       await sink.close();
       await acme.close();
       await db?.close();
@@ -274,4 +306,12 @@ async function serveWorker(config: Config, mode: Mode): Promise<void> {
     })();
   });
   process.on('SIGINT', () => undefined); // the primary decides when workers stop
+}
+
+function productionRevocationFeed(config: Config): RedisRevocationFeed {
+  return new RedisRevocationFeed(config.redisUrl!, config.redisPrefix, warn);
+}
+
+function warn(message: string): void {
+  console.warn(`warning: ${message}`);
 }

@@ -8,7 +8,8 @@ import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { RawAcmeClient, completeOrder, newAccountKey } from '../support/acme-client.js';
 import { startDnsServer, type DnsServer } from '../support/dns-server.js';
-import { buildCsr, sanExtension } from '../support/csr.js';
+import { buildCsr, sanExtension, testKey } from '../support/csr.js';
+import { revokeWithOwnKey } from '../support/revocation.js';
 import { createDatabase, freePort, startRedis, startRelay, type Relay, type TestDatabase, type TestRedis } from '../support/infra.js';
 import { https, startCli, startServer, type TestProcess, type TestServer } from '../support/server.js';
 import { eventually } from '../support/eventually.js';
@@ -214,5 +215,37 @@ describe('ACME across two replicas', () => {
     const [a, b] = await Promise.all([c.post(c.directory.newOrder!, payload, { nonce }), c.post(c.directory.newOrder!, payload, { nonce })]);
     assert.deepEqual([a.status, b.status].sort(), [201, 400]);
     await c.close();
+  });
+});
+
+describe('revocation across two replicas', () => {
+  it('a certificate revoked through one replica is refused by the other within a second, with a denial', async () => {
+    const c = await client();
+    const host = `revoked.web.vm.${TD}`;
+    const key = testKey('p256');
+    const r = await completeOrder(c, [host], buildCsr({ key, extensions: [sanExtension({ dns: [host] })] }).der, (t, ka) => tokens.set(t, ka));
+    await c.close();
+    const leaf = new X509Certificate(r.chainPem);
+    const tls = { cert: r.chainPem, key: key.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() };
+    // Straight to replica B, a new connection each time.
+    const renew = () =>
+      https(replicas[1]!, 'POST', '/v1/svids', {
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ csr: buildCsr().pem }),
+        ...tls,
+      });
+    const before = await renew();
+    assert.notEqual(before.status, 401, `the certificate authenticates before it is revoked: ${before.body}`);
+
+    assert.equal(await revokeWithOwnKey(replicas[0]!, leaf.toString(), key.privateKey), 200);
+    // Well inside the 30 s reconcile: only the pub/sub message can make this come true in time.
+    await eventually('replica B refuses the revoked certificate', async () => (await renew()).status === 401, 1_000, 50);
+    const refused = await renew();
+    assert.match(refused.json().detail, /client certificate is revoked/);
+    const serial = leaf.serialNumber.toLowerCase();
+    await eventually(
+      'a denial row',
+      async () => (await db.query(`SELECT 1 FROM denials WHERE reason LIKE '%revoked%' AND requester_id LIKE $1`, [`%${serial}%`])).length >= 1,
+    );
   });
 });

@@ -12,6 +12,8 @@ import { SignJWT } from 'jose';
 import { openEmbeddedLedger } from '../../src/ledger/pglite.js';
 import { buildCsr, caRequestExtension, keyCertSignExtension, sanExtension, testKey } from '../support/csr.js';
 import { https, removeDataDir, startServer, type TestServer } from '../support/server.js';
+import { eventually } from '../support/eventually.js';
+import { renewOverKeepAlive, revokeWithOwnKey, revokedDenials } from '../support/revocation.js';
 import { scratchDir } from '../support/scratch.js';
 
 const TD = 'workload-ca.test';
@@ -196,6 +198,39 @@ describe('renewal over mTLS with a current SVID', () => {
     );
     assert.equal(res.status, 401);
     assert.match(res.json().detail, /not issued by this CA/);
+  });
+});
+
+describe('a revoked SVID authenticates nowhere', () => {
+  test('revoked through ACME with its own key: mTLS renewal is 401 with a denial, on an open keep-alive connection and a new one', async () => {
+    const key = testKey('p256');
+    const first = await issue({ csr: buildCsr({ key }).pem }, { authorization: `Bearer ${token}` });
+    assert.equal(first.status, 201, first.body);
+    issuedSerials.push(first.json().serial);
+    const tls = { cert: first.json().certificate + first.json().chain, key: key.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() };
+
+    // One keep-alive connection, bound to one of the two workers, authenticated before the revocation.
+    const open = renewOverKeepAlive(server, tls);
+    const renewed = await open.post('/v1/svids', JSON.stringify({ csr: buildCsr().pem }), 'application/json');
+    assert.equal(renewed.status, 201, renewed.body);
+    issuedSerials.push(JSON.parse(renewed.body).serial);
+
+    // Through ACME on new connections: either worker may take it; the primary pushes it to both.
+    assert.equal(await revokeWithOwnKey(server, first.json().certificate, key.privateKey), 200);
+
+    const again = await open.post('/v1/svids', JSON.stringify({ csr: buildCsr().pem }), 'application/json');
+    assert.equal(again.socket, renewed.socket, 'the same connection');
+    assert.equal(again.status, 401, again.body);
+    assert.match(JSON.parse(again.body).detail, /revoked/);
+    open.close();
+    for (let i = 0; i < 2; i++) {
+      const fresh = await issue({ csr: buildCsr().pem }, {}, tls);
+      assert.equal(fresh.status, 401, fresh.body);
+      assert.match(fresh.json().detail, /client certificate is revoked/);
+    }
+    const serial = new X509Certificate(first.json().certificate).serialNumber.toLowerCase();
+    const headers = { authorization: `Bearer ${readFileSync(join(server.dataDir, 'admin-token'), 'utf8').trim()}` };
+    await eventually('a denial row names the revoked certificate', async () => (await revokedDenials(server, headers, serial)) >= 1, 10_000);
   });
 });
 

@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { request } from 'node:https';
 import { connect, type TLSSocket } from 'node:tls';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -28,6 +28,8 @@ import {
 } from '../support/est.js';
 import { https, removeDataDir, ROOT, startServer, type TestServer } from '../support/server.js';
 import { scratchDir } from '../support/scratch.js';
+import { eventually } from '../support/eventually.js';
+import { renewOverKeepAlive, revokeWithOwnKey, revokedDenials } from '../support/revocation.js';
 
 const TD = 'workload-ca.test';
 const PASSWORD = 'correct horse battery staple';
@@ -205,6 +207,38 @@ describe('enrollment', () => {
     assert.equal(sanOf(second), sanOf(first));
     assert.notEqual(second.serialNumber, first.serialNumber);
     verifies(second);
+  });
+
+  test('a certificate revoked through ACME with its own key: simplereenroll is 401 with a denial, on an open keep-alive connection and a new one', async () => {
+    const csr = opensslCsr(work, 'revoke-me');
+    const first = certificateOf(enroll('/simpleenroll', csr.base64, ['-u', `sensor-1:${PASSWORD}`]));
+    const certFile = file('revoke-me.pem', first.toString());
+    const again = opensslCsr(work, 'revoke-me-2', { subject: '/', sans: [`URI:spiffe://${TD}/device/sensor-1`] });
+    const open = renewOverKeepAlive(server, { cert: first.toString(), key: readFileSync(csr.key, 'utf8') });
+    const renewed = await open.post('/.well-known/est/simplereenroll', again.base64, 'application/pkcs10');
+    assert.equal(renewed.status, 200, renewed.body);
+    for (const pem of pkcs7Certificates(work, renewed.body)) issued.add(new X509Certificate(pem).serialNumber.toLowerCase());
+
+    assert.equal(await revokeWithOwnKey(server, first.toString(), createPrivateKey(readFileSync(csr.key, 'utf8'))), 200);
+
+    const refusedOpen = await open.post('/.well-known/est/simplereenroll', again.base64, 'application/pkcs10');
+    assert.equal(refusedOpen.socket, renewed.socket, 'the same connection');
+    assert.equal(refusedOpen.status, 401, refusedOpen.body);
+    assert.match(refusedOpen.body, /revoked/);
+    refusals.push(['est:authentication', 'unauthenticated']);
+    open.close();
+    refused(enroll('/simplereenroll', again.base64, ['--cert', certFile, '--key', csr.key]), 401, 'est:authentication', 'unauthenticated', /revoked/);
+    // Basic on the same connection does not rescue a revoked certificate.
+    refused(
+      enroll('/simpleenroll', again.base64, ['--cert', certFile, '--key', csr.key, '-u', `sensor-1:${PASSWORD}`]),
+      401,
+      'est:authentication',
+      'unauthenticated',
+      /revoked/,
+    );
+    const headers = { authorization: `Bearer ${readFileSync(join(server.dataDir, 'admin-token'), 'utf8').trim()}` };
+    const serial = first.serialNumber.toLowerCase();
+    await eventually('a denial row names the revoked certificate', async () => (await revokedDenials(server, headers, serial)) >= 1, 10_000);
   });
 
   test('serverkeygen: multipart/mixed with a PKCS#8 P-256 key and the certificate for it', () => {

@@ -54,7 +54,13 @@ export function revocationRoutes(app: FastifyInstance, ctx: AcmeContext): void {
       if (!allowed) fail('unauthorized', 'this account neither ordered the certificate nor holds valid authorizations for all its names');
       revokedBy = { kind: 'account', accountId: account.id };
     }
-    const first = await store.revoke({ issuerKeyId: issuer.issuerKeyId, serial, reason: reason as number, revokedBy });
+    const first = await store.revoke({
+      issuerKeyId: issuer.issuerKeyId,
+      serial,
+      reason: reason as number,
+      notAfter: Date.parse(cert!.validTo),
+      revokedBy,
+    });
     if (!first) fail('alreadyRevoked', `certificate ${serial} is already revoked`);
     req.log.info({ serial, reason, revokedBy }, 'certificate revoked');
     return reply.code(200).send();

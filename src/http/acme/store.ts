@@ -107,6 +107,8 @@ export interface Revocation {
   readonly issuerKeyId: string;
   readonly serial: string;
   readonly reason: number;
+  /** The certificate's expiry (ms): how long the revocation must be enforced. Not stored; the ledger has it. */
+  readonly notAfter: number;
   readonly revokedBy: { readonly kind: 'account'; readonly accountId: string } | { readonly kind: 'certificate-key' };
 }
 

@@ -8,7 +8,8 @@ import { CSR_CHECK_RULE, type Issuer, type IssuanceError } from '../../issuance/
 import type { UnverifiedRequester } from '../../audit/event.js';
 import { fromPem, toPem } from '../../pki/certificate.js';
 import type { Requester } from '../../policy/types.js';
-import { authenticatePeer } from '../auth/svid-peer.js';
+import { authenticatePeer, type PeerTrust } from '../auth/svid-peer.js';
+import type { RevocationCheck } from '../../revocation/set.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import { problem, sendProblem } from '../problem.js';
 import { apiProblem } from '../refusal-answers.js';
@@ -17,6 +18,7 @@ export interface SvidApiDeps {
   readonly issuer: Issuer;
   readonly tokens: TokenVerifier;
   readonly issuing: X509Certificate;
+  readonly revocations: RevocationCheck;
 }
 
 interface SvidBody {
@@ -49,6 +51,7 @@ const responseSchema = {
 
 export async function svidApi(app: FastifyInstance, deps: SvidApiDeps): Promise<void> {
   const chainPem = toPem(deps.issuer.issuingCertificate);
+  const trust: PeerTrust = { issuing: deps.issuing, issuerKeyId: deps.issuer.issuerKeyId, revocations: deps.revocations };
 
   app.post<{ Body: SvidBody }>(
     '/v1/svids',
@@ -63,7 +66,7 @@ export async function svidApi(app: FastifyInstance, deps: SvidApiDeps): Promise<
       },
     },
     async (req, reply) => {
-      const auth = await authenticate(req, deps);
+      const auth = await authenticate(req, deps, trust);
       if (!auth.ok) {
         reply.header('www-authenticate', 'Bearer realm="workload-ca"');
         if (auth.presented === null) {
@@ -125,7 +128,7 @@ type Auth =
   /** presented null: no credentials at all. */
   | { ok: false; reason: string; presented: UnverifiedRequester['presented'] | null; claimed: string | null };
 
-async function authenticate(req: FastifyRequest, deps: SvidApiDeps): Promise<Auth> {
+async function authenticate(req: FastifyRequest, deps: SvidApiDeps, trust: PeerTrust): Promise<Auth> {
   const header = req.headers.authorization;
   if (header !== undefined) {
     const m = /^Bearer +([A-Za-z0-9._~+/=-]+)$/.exec(header);
@@ -133,7 +136,7 @@ async function authenticate(req: FastifyRequest, deps: SvidApiDeps): Promise<Aut
     const verified = await deps.tokens.verify(m[1]!);
     return verified.ok ? verified : { ok: false, reason: verified.reason, presented: 'token', claimed: verified.claimed };
   }
-  const peer = authenticatePeer(req.raw.socket as TLSSocket, deps.issuing);
+  const peer = authenticatePeer(req.raw.socket as TLSSocket, trust);
   if (peer === null) {
     return { ok: false, reason: 'send a bearer token, or a current SVID from this CA as a TLS client certificate', presented: null, claimed: null };
   }

@@ -5,6 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import type { X509Certificate } from 'node:crypto';
 import type { Requester } from '../../policy/types.js';
 import { readCertificateNames } from '../../pki/certificate-names.js';
+import type { RevocationCheck } from '../../revocation/set.js';
 
 /** null: no client certificate. On failure, `claimed` names the certificate for the denial row. */
 export type PeerResult = { ok: true; requester: Extract<Requester, { kind: 'svid' }> } | { ok: false; reason: string; claimed: string } | null;
@@ -15,18 +16,35 @@ interface Verified {
   notAfter: number;
 }
 
-/** Connections are long-lived; the chain is checked once per connection, the validity per request. */
+/** The CA a client certificate must come from, and what it has revoked. */
+export interface PeerTrust {
+  readonly issuing: X509Certificate;
+  /** The issuing key's identifier, hex: with the serial, what names a certificate. */
+  readonly issuerKeyId: string;
+  readonly revocations: RevocationCheck;
+}
+
+/** The reason a revoked client certificate is refused; the ledger's denial says it. */
+export const REVOKED_REASON = 'client certificate is revoked';
+
+/**
+ * Connections are long-lived; the chain is checked once per connection, the validity and the
+ * revocation per request, so a revocation bites on an already-open keep-alive connection too.
+ */
 const verifiedSockets = new WeakMap<TLSSocket, Verified | { reason: string; claimed: string }>();
 
-export function authenticatePeer(socket: TLSSocket, issuing: X509Certificate, now = Date.now()): PeerResult {
+export function authenticatePeer(socket: TLSSocket, trust: PeerTrust, now = Date.now()): PeerResult {
   let entry = verifiedSockets.get(socket);
   if (!entry) {
     const peer = socket.getPeerX509Certificate?.();
     if (!peer) return null;
-    entry = verifyPeer(peer, issuing);
+    entry = verifyPeer(peer, trust.issuing);
     verifiedSockets.set(socket, entry);
   }
   if ('reason' in entry) return { ok: false, reason: entry.reason, claimed: entry.claimed };
+  if (trust.revocations.isRevoked(trust.issuerKeyId, entry.requester.serial)) {
+    return { ok: false, reason: REVOKED_REASON, claimed: `${entry.requester.spiffeId} (serial ${entry.requester.serial})` };
+  }
   if (now < entry.notBefore || now > entry.notAfter) {
     return {
       ok: false,

@@ -12,7 +12,7 @@
 import type { TLSSocket } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import type { Requester } from '../../policy/types.js';
-import { authenticatePeer } from '../auth/svid-peer.js';
+import { REVOKED_REASON, authenticatePeer, type PeerTrust } from '../auth/svid-peer.js';
 import type { TrustAnchors } from './anchors.js';
 import type { BasicUsers } from './users.js';
 import { readCertificateNames, renderNames } from '../../pki/certificate-names.js';
@@ -59,6 +59,8 @@ export interface AuthContext {
   readonly label: string | null;
   readonly anchors: TrustAnchors;
   readonly issuing: X509Certificate;
+  /** The issuing CA again, with its key id and revocations, as svid authentication needs them. */
+  readonly trust: PeerTrust;
   readonly users: BasicUsers;
   readonly now?: number;
 }
@@ -68,7 +70,12 @@ export async function authenticate(ctx: AuthContext): Promise<AuthResult> {
   const peer = peerFacts(ctx.socket);
   let certificateProblem: string | null = null;
   if (peer !== null) {
-    const svid = authenticatePeer(ctx.socket, ctx.issuing, now);
+    // A revoked certificate from this CA authenticates nothing: not as an SVID, not through trust
+    // anchors that include this CA, and Basic sent on the same connection does not rescue it.
+    if (ctx.trust.revocations.isRevoked(ctx.trust.issuerKeyId, peer.leaf.serialNumber) && peer.leaf.checkIssued(ctx.issuing)) {
+      return { ok: false, reason: REVOKED_REASON, presented: 'certificate', claimed: `${peer.name} (serial ${peer.certificate.serial})` };
+    }
+    const svid = authenticatePeer(ctx.socket, ctx.trust, now);
     if (svid?.ok) {
       return {
         ok: true,

@@ -7,6 +7,7 @@ import type { X509Certificate } from 'node:crypto';
 import type { EstConfig } from '../../config/config.js';
 import type { Issuer, PolicySource } from '../../issuance/issuer.js';
 import { TrustAnchors } from './anchors.js';
+import type { RevocationCheck } from '../../revocation/set.js';
 import { ENROLL_OPERATIONS, type EstDeps, type EstLabel } from './plugin.js';
 import { BasicUsers } from './users.js';
 
@@ -15,6 +16,7 @@ export interface EstWiring {
   readonly policy: PolicySource;
   readonly root: X509Certificate;
   readonly issuing: X509Certificate;
+  readonly revocations: RevocationCheck;
 }
 
 const OPERATION_NAMES: readonly string[] = [...ENROLL_OPERATIONS, 'cacerts', 'csrattrs'];
@@ -35,6 +37,7 @@ export function buildEstDeps(config: EstConfig, wiring: EstWiring): EstDeps {
     issuer: wiring.issuer,
     policy: wiring.policy,
     issuing: wiring.issuing,
+    revocations: wiring.revocations,
     caCertificates: [wiring.root.raw, wiring.issuing.raw],
     users: new BasicUsers(config.usersFile),
     anchors: readAnchors(config.trustAnchors, 'est.trustAnchors'),

@@ -25,6 +25,7 @@ import { makeServerKey, multipartKeyAndCertificate } from './serverkeygen.js';
 import type { BasicUsers } from './users.js';
 import { checkTransferEncoding, decodeBase64Body, encodeBase64Body, mediaType } from './wire.js';
 import { writeEstReply } from './writer.js';
+import type { RevocationCheck } from '../../revocation/set.js';
 
 export const EST_PREFIX = '/.well-known/est';
 /** A base64 CSR at the CSR size limit (8 KiB DER) with line breaks fits with room to spare. */
@@ -45,6 +46,8 @@ export interface EstDeps {
   readonly policy: PolicySource;
   /** The issuing CA, which a client certificate must come from to count as "from this CA". */
   readonly issuing: X509Certificate;
+  /** Revoked certificates of this CA: a client certificate among them authenticates nothing. */
+  readonly revocations: RevocationCheck;
   /** What /cacerts publishes: the trust anchors (roots) and the issuing CA, DER. */
   readonly caCertificates: readonly Uint8Array[];
   readonly users: BasicUsers;
@@ -129,7 +132,16 @@ async function admit(req: FastifyRequest, reply: FastifyReply, deps: EstDeps, op
   const configured = label === null ? null : deps.labels.get(label)!;
   const anchors = configured?.anchors ?? deps.anchors;
   const socket = req.raw.socket as TLSSocket;
-  const auth = await authenticate({ socket, authorization: req.headers.authorization, label, anchors, issuing: deps.issuing, users: deps.users });
+  const trust = { issuing: deps.issuing, issuerKeyId: deps.issuer.issuerKeyId, revocations: deps.revocations };
+  const auth = await authenticate({
+    socket,
+    authorization: req.headers.authorization,
+    label,
+    anchors,
+    issuing: deps.issuing,
+    users: deps.users,
+    trust,
+  });
   if (!auth.ok) {
     if (auth.presented === null) {
       // The first half of HTTP authentication (libest always starts so): challenge, count, no denial.
