@@ -11,6 +11,7 @@ import { encodeCsr } from '../../src/pki/csr-encode.js';
 import { fromPem } from '../../src/pki/certificate.js';
 import { DEV_TOKEN_AUDIENCE, DEV_TOKEN_ISSUER } from '../../src/config/config.js';
 import { defaultPolicyYaml } from '../../src/policy/index.js';
+import { opensslLeaf, opensslRoot } from './openssl-pki.js';
 
 export interface Gateway {
   readonly name: string;
@@ -35,75 +36,15 @@ const GATEWAY_RULE = `  - name: gateway-fleet
     grant: { spiffeId: 'spiffe://{trustDomain}/gateway/{requester.name}/device/*', defaultLifetime: 1h }
 `;
 
-function openssl(args: string[]): void {
-  execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
 /** Writes the manufacturer PKI, the CA configuration and the policy into `dir`; returns the gateways. */
 export function prepareWorld(dir: string, gateways: number): { configFile: string; gateways: Gateway[] } {
-  const root = join(dir, 'manufacturer-root');
-  openssl([
-    'req',
-    '-x509',
-    '-new',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    `${root}.key`,
-    '-subj',
-    '/O=Bench Devices/CN=Bench Manufacturing Root',
-    '-days',
-    '2',
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
-    '-out',
-    `${root}.pem`,
-  ]);
-  const ext = join(dir, 'leaf.ext');
-  writeFileSync(ext, 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
+  const root = opensslRoot(join(dir, 'manufacturer-root'), '/O=Bench Devices/CN=Bench Manufacturing Root', { days: 2 });
+  const extensions = 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n';
   const list: Gateway[] = [];
   for (let i = 0; i < gateways; i++) {
     const name = `gw-${String(i).padStart(3, '0')}`;
-    const stem = join(dir, name);
-    openssl([
-      'req',
-      '-new',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      `${stem}.key`,
-      '-subj',
-      `/O=Bench Devices/CN=${name}`,
-      '-out',
-      `${stem}.csr`,
-    ]);
-    openssl([
-      'x509',
-      '-req',
-      '-in',
-      `${stem}.csr`,
-      '-CA',
-      `${root}.pem`,
-      '-CAkey',
-      `${root}.key`,
-      '-set_serial',
-      String(1000 + i),
-      '-days',
-      '2',
-      '-extfile',
-      ext,
-      '-out',
-      `${stem}.pem`,
-    ]);
-    list.push({ name, certPem: readFileSync(`${stem}.pem`, 'utf8'), keyPem: readFileSync(`${stem}.key`, 'utf8') });
+    const gw = opensslLeaf(join(dir, name), `/O=Bench Devices/CN=${name}`, root, { serial: String(1000 + i), days: 2, extensions });
+    list.push({ name, certPem: readFileSync(gw.cert, 'utf8'), keyPem: readFileSync(gw.key, 'utf8') });
   }
   const policyFile = join(dir, 'policy.yaml');
   writeFileSync(
@@ -114,7 +55,7 @@ rules:
 ${GATEWAY_RULE}`,
   );
   const configFile = join(dir, 'config.yaml');
-  writeFileSync(configFile, `policyFile: ${policyFile}\nest:\n  labels:\n    ${LABEL}: { trustAnchors: [${root}.pem] }\n`);
+  writeFileSync(configFile, `policyFile: ${policyFile}\nest:\n  labels:\n    ${LABEL}: { trustAnchors: [${root.cert}] }\n`);
   return { configFile, gateways: list };
 }
 

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { LeafProfile, assembleCertificate, keyIdentifier, newSerial, subjectOfCertificate, toPem } from '../../src/pki/certificate.js';
 import { publicKeyBits, signEcdsaSha256, spkiDer } from '../../src/pki/keys.js';
+import { opensslLeaf, opensslRoot, type PemFiles } from './openssl-pki.js';
 import { scratchDir } from './scratch.js';
 
 export function openssl(args: string[], input?: string | Buffer): string {
@@ -98,81 +99,20 @@ export interface ManufacturerPki {
 /** A manufacturer's root and two factory certificates, and a stranger's, all made by openssl. */
 export function manufacturerPki(dir: string): ManufacturerPki {
   mkdirSync(dir, { recursive: true });
-  const leafExt = join(dir, 'leaf.ext');
-  writeFileSync(leafExt, 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
-  const raExt = join(dir, 'ra.ext');
+  const leafExt = 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n';
   // clientAuth to authenticate over TLS, id-kp-cmcRA (1.3.6.1.5.5.7.3.28) to be an RA.
-  writeFileSync(raExt, 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth,1.3.6.1.5.5.7.3.28\n');
-  const ca = (name: string, subject: string): void => {
-    openssl([
-      'req',
-      '-x509',
-      '-new',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      join(dir, `${name}.key`),
-      '-subj',
-      subject,
-      '-days',
-      '30',
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-      '-addext',
-      'keyUsage=critical,keyCertSign,cRLSign',
-      '-out',
-      join(dir, `${name}.pem`),
-    ]);
-  };
-  const leaf = (name: string, subject: string, issuer: string, ext = leafExt): { cert: string; key: string } => {
-    const key = join(dir, `${name}.key`);
-    openssl([
-      'req',
-      '-new',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      key,
-      '-subj',
-      subject,
-      '-out',
-      join(dir, `${name}.csr`),
-    ]);
-    openssl([
-      'x509',
-      '-req',
-      '-in',
-      join(dir, `${name}.csr`),
-      '-CA',
-      join(dir, `${issuer}.pem`),
-      '-CAkey',
-      join(dir, `${issuer}.key`),
-      '-set_serial',
-      `0x${Buffer.from(name).toString('hex')}`,
-      '-days',
-      '30',
-      '-extfile',
-      ext,
-      '-out',
-      join(dir, `${name}.pem`),
-    ]);
-    return { cert: join(dir, `${name}.pem`), key };
-  };
-  ca('manufacturer-root', '/O=Acme Devices/CN=Acme Manufacturing Root');
-  ca('stranger-root', '/O=Nobody/CN=Unconfigured Root');
+  const raExt = 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth,1.3.6.1.5.5.7.3.28\n';
+  const manufacturer = opensslRoot(join(dir, 'manufacturer-root'), '/O=Acme Devices/CN=Acme Manufacturing Root', { days: 30 });
+  const stranger = opensslRoot(join(dir, 'stranger-root'), '/O=Nobody/CN=Unconfigured Root', { days: 30 });
+  const leaf = (name: string, subject: string, issuer: PemFiles, extensions = leafExt): PemFiles =>
+    opensslLeaf(join(dir, name), subject, issuer, { serial: `0x${Buffer.from(name).toString('hex')}`, days: 30, extensions });
   return {
-    rootFile: join(dir, 'manufacturer-root.pem'),
-    rootPem: readFileSync(join(dir, 'manufacturer-root.pem'), 'utf8'),
-    gateway: leaf('gw-0042', '/O=Acme Devices/CN=gw-0042', 'manufacturer-root'),
-    device: leaf('dev-7', '/O=Acme Devices/CN=dev-7', 'manufacturer-root'),
-    stranger: leaf('stranger', '/O=Nobody/CN=dev-7', 'stranger-root'),
-    registrationAuthority: leaf('gw-ra-1', '/O=Acme Devices/CN=gw-ra-1', 'manufacturer-root', raExt),
+    rootFile: manufacturer.cert,
+    rootPem: readFileSync(manufacturer.cert, 'utf8'),
+    gateway: leaf('gw-0042', '/O=Acme Devices/CN=gw-0042', manufacturer),
+    device: leaf('dev-7', '/O=Acme Devices/CN=dev-7', manufacturer),
+    stranger: leaf('stranger', '/O=Nobody/CN=dev-7', stranger),
+    registrationAuthority: leaf('gw-ra-1', '/O=Acme Devices/CN=gw-ra-1', manufacturer, raExt),
   };
 }
 

@@ -25,6 +25,7 @@ import { encodeCsr, subjectOfCsr } from '../../src/pki/csr-encode.js';
 import { parseCsr, verifyProofOfPossession } from '../../src/pki/csr.js';
 import { certsOnly } from '../../src/pki/pkcs7.js';
 import { evaluate, parsePolicy, type Decision, type Policy, type PolicyInput, type Requester } from '../../src/policy/index.js';
+import { opensslLeaf, opensslRoot, type PemFiles } from '../support/openssl-pki.js';
 import { scratchDir } from '../support/scratch.js';
 
 const dir = scratchDir('est-unit-');
@@ -74,26 +75,7 @@ describe('certs-only PKCS#7', () => {
   test('openssl reads every certificate back, byte for byte', () => {
     const a = join(dir, 'a');
     const b = join(dir, 'b');
-    for (const f of [a, b]) {
-      openssl([
-        'req',
-        '-x509',
-        '-new',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        `${f}.key`,
-        '-subj',
-        `/CN=${f.slice(-1)}`,
-        '-days',
-        '1',
-        '-out',
-        `${f}.pem`,
-      ]);
-    }
+    for (const f of [a, b]) opensslRoot(f, `/CN=${f.slice(-1)}`, { days: 1 });
     const certs = [a, b].map((f) => new X509Certificate(readFileSync(`${f}.pem`)));
     writeFileSync(join(dir, 'p7.der'), certsOnly(certs.map((c) => c.raw)));
     const printed = openssl(['pkcs7', '-inform', 'DER', '-in', join(dir, 'p7.der'), '-print_certs']);
@@ -133,73 +115,20 @@ describe('Basic credentials', () => {
 });
 
 describe('trust anchors for client certificates', () => {
-  writeFileSync(join(dir, 'ca.ext'), 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\n');
-  writeFileSync(join(dir, 'client.ext'), 'basicConstraints=critical,CA:FALSE\nextendedKeyUsage=clientAuth\n');
-  writeFileSync(join(dir, 'server.ext'), 'basicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n');
-  const root = join(dir, 'troot');
-  openssl([
-    'req',
-    '-x509',
-    '-new',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    `${root}.key`,
-    '-subj',
-    '/CN=Factory Root',
-    '-days',
-    '1',
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign',
-    '-out',
-    `${root}.pem`,
-  ]);
-  const issue = (name: string, issuer: string, extFile: string): X509Certificate => {
-    const f = join(dir, name);
-    openssl([
-      'req',
-      '-new',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      `${f}.key`,
-      '-subj',
-      `/CN=${name}`,
-      '-out',
-      `${f}.csr`,
-    ]);
-    openssl([
-      'x509',
-      '-req',
-      '-in',
-      `${f}.csr`,
-      '-CA',
-      `${issuer}.pem`,
-      '-CAkey',
-      `${issuer}.key`,
-      '-set_serial',
-      '7',
-      '-days',
-      '1',
-      '-extfile',
-      join(dir, extFile),
-      '-out',
-      `${f}.pem`,
-    ]);
-    return new X509Certificate(readFileSync(`${f}.pem`));
+  const extensions = {
+    ca: 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\n',
+    client: 'basicConstraints=critical,CA:FALSE\nextendedKeyUsage=clientAuth\n',
+    server: 'basicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n',
   };
-  const intermediate = issue('line-7', root, 'ca.ext');
-  const device = issue('dev-1', join(dir, 'line-7'), 'client.ext');
-  const serverOnly = issue('dev-2', root, 'server.ext');
-  const anchors = TrustAnchors.fromPem(readFileSync(`${root}.pem`, 'utf8'));
+  const root = opensslRoot(join(dir, 'troot'), '/CN=Factory Root', { days: 1, keyUsage: 'keyCertSign' });
+  const issue = (name: string, issuer: PemFiles, kind: keyof typeof extensions): X509Certificate => {
+    const made = opensslLeaf(join(dir, name), `/CN=${name}`, issuer, { serial: '7', days: 1, extensions: extensions[kind] });
+    return new X509Certificate(readFileSync(made.cert));
+  };
+  const intermediate = issue('line-7', root, 'ca');
+  const device = issue('dev-1', { cert: join(dir, 'line-7.pem'), key: join(dir, 'line-7.key') }, 'client');
+  const serverOnly = issue('dev-2', root, 'server');
+  const anchors = TrustAnchors.fromPem(readFileSync(root.cert, 'utf8'));
 
   test('a chain through an intermediate the client sent reaches the anchor', () => {
     const r = anchors.verify(device, [intermediate]);
@@ -420,66 +349,11 @@ describe('the EST reply writer', () => {
 });
 
 describe('registration authorities', () => {
-  const root = join(dir, 'ra-root');
-  openssl([
-    'req',
-    '-x509',
-    '-new',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    `${root}.key`,
-    '-subj',
-    '/CN=RA Root',
-    '-days',
-    '1',
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign',
-    '-out',
-    `${root}.pem`,
-  ]);
+  const root = opensslRoot(join(dir, 'ra-root'), '/CN=RA Root', { days: 1, keyUsage: 'keyCertSign' });
   const issue = (name: string, eku: string): X509Certificate => {
-    const f = join(dir, name);
-    writeFileSync(`${f}.ext`, `basicConstraints=critical,CA:FALSE\nextendedKeyUsage=${eku}\nsubjectAltName=URI:spiffe://example.org/ra/${name}\n`);
-    openssl([
-      'req',
-      '-new',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      `${f}.key`,
-      '-subj',
-      `/O=Acme/CN=${name}`,
-      '-out',
-      `${f}.csr`,
-    ]);
-    openssl([
-      'x509',
-      '-req',
-      '-in',
-      `${f}.csr`,
-      '-CA',
-      `${root}.pem`,
-      '-CAkey',
-      `${root}.key`,
-      '-set_serial',
-      '0x2a',
-      '-days',
-      '1',
-      '-extfile',
-      `${f}.ext`,
-      '-out',
-      `${f}.pem`,
-    ]);
-    return new X509Certificate(readFileSync(`${f}.pem`));
+    const extensions = `basicConstraints=critical,CA:FALSE\nextendedKeyUsage=${eku}\nsubjectAltName=URI:spiffe://example.org/ra/${name}\n`;
+    const made = opensslLeaf(join(dir, name), `/O=Acme/CN=${name}`, root, { serial: '0x2a', days: 1, extensions });
+    return new X509Certificate(readFileSync(made.cert));
   };
   const requesterFor = (cert: X509Certificate): EstRequester => ({
     kind: 'est-client',

@@ -1,6 +1,5 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { normalizeSerial, type Scenario, type ScenarioKind } from '../support/sc
 import { report } from '../../load/profile-report.js';
 import { certsOnly } from '../../src/pki/pkcs7.js';
 import { fromPem } from '../../src/pki/certificate.js';
+import { opensslRoot } from '../support/openssl-pki.js';
 import { scratchDir } from '../support/scratch.js';
 
 describe('serials the load tools reconcile with the ledger', () => {
@@ -17,29 +17,7 @@ describe('serials the load tools reconcile with the ledger', () => {
     const dir = scratchDir('wlca-load-tools-');
     try {
       // A serial with its top bit set: DER adds a 00 byte, X509Certificate prints it upper case.
-      execFileSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:P-256',
-          '-nodes',
-          '-keyout',
-          join(dir, 'k.pem'),
-          '-subj',
-          '/CN=t',
-          '-days',
-          '1',
-          '-set_serial',
-          '0xF1E2D3C4B5A69788',
-          '-out',
-          join(dir, 'c.pem'),
-        ],
-        { stdio: 'ignore' },
-      );
+      opensslRoot(join(dir, 'c'), '/CN=t', { days: 1, serial: '0xF1E2D3C4B5A69788' });
       const pem = readFileSync(join(dir, 'c.pem'), 'utf8');
       const reply = certsOnly(fromPem(pem)).toString('base64');
       const fromReply = pkcs7LeafSerial(reply);
