@@ -1,4 +1,4 @@
-// The `workload-ca` command line: serve | worker | init | migrate | policy check | token | acme eab create.
+// The `workload-ca` command line: serve | worker | init | migrate | policy check | token | acme eab | est user | revoke.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { runWorker } from './server/worker.js';
 import { newEabKey } from './http/acme/eab.js';
 import { SqlAcmeStore } from './http/acme/sql-store.js';
 import { createEabKeyViaServer, revokeEabKeyViaServer } from './server/admin-client.js';
+import { revokeCommand } from './server/revoke-command.js';
 import { estCommand } from './http/est/user-command.js';
 import { MIGRATIONS_DIR, serve } from './server/serve.js';
 import { PRIVATE_UMASK } from './files/private-data.js';
@@ -34,6 +35,10 @@ const USAGE = `usage: workload-ca <command>
                                         key id and HMAC key for the VM's ACME client (Postgres with
                                         DATABASE_URL, else through the running embedded server)
   acme eab revoke KEY_ID                stop a key from binding new accounts
+  revoke --serial HEX | --spiffe-id ID | --prefix SPIFFE_ID_PREFIX [--reason N] [--dry-run]
+         [--requested-by NOTE] [--server URL]
+                                        revoke live certificates (RFC 5280 reason, default 0)
+                                        through the admin API of the running CA
   est user add NAME | remove NAME | list
                                         EST HTTP Basic bootstrap credentials (scrypt-hashed); the
                                         password comes from WORKLOAD_CA_EST_PASSWORD or stdin
@@ -212,6 +217,8 @@ async function main(argv: string[]): Promise<Exit> {
       return acmeCommand(rest);
     case 'est':
       return estCommand(rest, config().est.usersFile);
+    case 'revoke':
+      return revokeCommand(rest, config);
     case undefined:
     case 'help':
     case '--help':

@@ -15,6 +15,7 @@ import { PREFIX as ACME_PREFIX } from './acme/urls.js';
 import type { AcmeDeps } from './acme/deps.js';
 import { eabKeysApi } from './admin/eab-keys.js';
 import { inventoryApi, type InventoryDeps } from './admin/inventory.js';
+import { revocationsApi } from './admin/revocations.js';
 import { bundleApi } from './api/bundle.js';
 import { svidApi } from './api/svids.js';
 import type { RevocationCheck } from '../revocation/set.js';
@@ -123,6 +124,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Its own encapsulated context under /.well-known/est: EST's body parsing and text/plain errors.
   if (deps.est) await app.register(estApi, { ...deps.est, prefix: EST_PREFIX });
   await app.register(eabKeysApi, { store: deps.acme.store, adminToken: deps.inventory.adminToken });
+  // The same store as ACME's revokeCert: its wrapper publishes every revocation to every replica.
+  await app.register(revocationsApi, {
+    store: deps.acme.store,
+    reader: deps.inventory.reader,
+    revocations: deps.revocations,
+    adminToken: deps.inventory.adminToken,
+  });
   // Its own encapsulated context: its body parsing and error format are ACME's, not the API's.
   await app.register(acmePlugin, deps.acme);
   return app;

@@ -7,10 +7,17 @@ import type { Config } from '../config/config.js';
 import { baseUrl } from './banner.js';
 import { readAdminToken } from './replica.js';
 
-async function adminRequest(config: Config, method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+async function adminRequest(
+  config: Config,
+  method: string,
+  path: string,
+  body?: unknown,
+  server?: string,
+): Promise<{ status: number; text: string }> {
   const token = readAdminToken(config);
   if (token === null) throw new Error('no admin credential: start the server once (it creates one) or set WORKLOAD_CA_ADMIN_TOKEN');
-  const url = `${baseUrl(config)}${path}`;
+  // Another replica or a remote CA when given; its certificate must still chain to the configured root.
+  const url = `${(server ?? baseUrl(config)).replace(/\/+$/, '')}${path}`;
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = request(
@@ -58,4 +65,26 @@ export async function revokeEabKeyViaServer(config: Config, keyId: string): Prom
   if (r.status === 404) return false;
   if (r.status !== 204) throw refused(r);
   return true;
+}
+
+export interface RevokeRequest {
+  readonly serial?: string;
+  readonly spiffeId?: string;
+  readonly spiffeIdPrefix?: string;
+  readonly reason?: number;
+  readonly requestedBy?: string;
+  readonly dryRun?: boolean;
+}
+
+export interface RevokeResult {
+  readonly dryRun: boolean;
+  readonly revoked: number;
+  readonly wouldRevoke?: number;
+  readonly serials: string[];
+}
+
+export async function revokeViaServer(config: Config, body: RevokeRequest, server?: string): Promise<RevokeResult> {
+  const r = await adminRequest(config, 'POST', '/v1/admin/revocations', body, server);
+  if (r.status !== 200) throw refused(r);
+  return JSON.parse(r.text) as RevokeResult;
 }

@@ -234,6 +234,109 @@ describe('a revoked SVID authenticates nowhere', () => {
   });
 });
 
+describe('operators revoke through the admin API and the CLI', () => {
+  const admin = () => ({ authorization: `Bearer ${readFileSync(join(server.dataDir, 'admin-token'), 'utf8').trim()}` });
+  const revoke = (body: unknown, headers: Record<string, string> = admin()) =>
+    https(server, 'POST', '/v1/admin/revocations', { headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+
+  /** A fresh SVID for ns/sa and the TLS credentials to renew with it. */
+  async function svid(ns: string, sa: string, bearer?: string): Promise<{ serial: string; tls: { cert: string; key: string } }> {
+    const key = testKey('p256');
+    const res = await issue({ csr: buildCsr({ key }).pem }, { authorization: `Bearer ${bearer ?? (await mint(ns, sa))}` });
+    assert.equal(res.status, 201, res.body);
+    issuedSerials.push(res.json().serial);
+    return {
+      serial: res.json().serial,
+      tls: { cert: res.json().certificate + res.json().chain, key: key.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() },
+    };
+  }
+
+  async function renews(tls: { cert: string; key: string }): Promise<number> {
+    const res = await issue({ csr: buildCsr().pem }, {}, tls);
+    if (res.status === 201) issuedSerials.push(res.json().serial);
+    return res.status;
+  }
+
+  test('by prefix (CLI, with a dry run first): the namespace is refused, a neighbour whose name shares the text still renews', async () => {
+    // Each token is a CLI run: mint them side by side.
+    const [a, b, outside] = await Promise.all([svid('ledgerops', 'one'), svid('ledgerops', 'two'), svid('ledgeropsx', 'one')]);
+
+    const dry = await server.cli(['revoke', '--prefix', `spiffe://${TD}/ns/ledgerops/`, '--dry-run']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /would revoke 2 certificate/);
+    assert.equal(await renews(a.tls), 201, 'a dry run revokes nothing');
+
+    const r = await server.cli(['revoke', '--prefix', `spiffe://${TD}/ns/ledgerops/`, '--reason', '1', '--requested-by', 'incident 42']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /revoked \d+ certificate/);
+    // The renewal above minted a third live certificate under the prefix: all are revoked.
+    assert.ok(r.stdout.includes(a.serial) && r.stdout.includes(b.serial), r.stdout);
+    assert.ok(!r.stdout.includes(outside.serial), r.stdout);
+
+    // Two workers: each renewal may land on either, and the primary has pushed to both.
+    for (let i = 0; i < 2; i++) {
+      assert.equal(await renews(a.tls), 401);
+      assert.equal(await renews(b.tls), 401);
+    }
+    assert.equal(await renews(outside.tls), 201, 'outside the prefix');
+
+    const detail = await https(server, 'GET', `/v1/admin/certificates/${a.serial}`, { headers: admin() });
+    assert.equal(detail.status, 200, detail.body);
+    const revocation = detail.json()[0].revocation;
+    assert.equal(revocation.reason, 1);
+    assert.deepEqual(revocation.revoked_by, { kind: 'operator', via: 'admin-api', note: 'incident 42' });
+
+    const again = await revoke({ spiffeIdPrefix: `spiffe://${TD}/ns/ledgerops/` });
+    assert.equal(again.status, 200, again.body);
+    assert.deepEqual(again.json(), { dryRun: false, revoked: 0, serials: [] }, 'already revoked: nothing more to do');
+  });
+
+  test('by serial and by exact SPIFFE ID through the API; a dry run answers the count and changes nothing', async () => {
+    const [one, two] = await Promise.all([svid('revserial', 'one'), svid('revexact', 'one')]);
+    const dry = await revoke({ serial: one.serial, dryRun: true });
+    assert.equal(dry.status, 200, dry.body);
+    assert.deepEqual(dry.json(), { dryRun: true, revoked: 0, wouldRevoke: 1, serials: [one.serial] });
+    assert.equal(await renews(one.tls), 201);
+
+    const res = await revoke({ serial: one.serial.toUpperCase(), reason: 4 });
+    assert.equal(res.status, 200, res.body);
+    assert.deepEqual(res.json(), { dryRun: false, revoked: 1, serials: [one.serial] });
+    for (let i = 0; i < 2; i++) assert.equal(await renews(one.tls), 401);
+
+    const byId = await revoke({ spiffeId: `spiffe://${TD}/ns/revexact/sa/one` });
+    assert.equal(byId.status, 200, byId.body);
+    assert.deepEqual(byId.json().serials, [two.serial]);
+    assert.equal(await renews(two.tls), 401);
+  });
+
+  test('a bad selector or reason is a 400 problem document and revokes nothing; no token is 401', async () => {
+    // Nothing here may revoke: the suite's own token and identity are safe to use.
+    const live = await svid('payments', 'api', token);
+    const bad: unknown[] = [
+      {},
+      { serial: live.serial, spiffeId: `spiffe://${TD}/ns/payments/sa/api` },
+      { spiffeIdPrefix: `spiffe://${TD}/ns/pay` },
+      { serial: 'not-hex' },
+      { serial: live.serial, reason: 7 },
+      { serial: live.serial, reason: 11 },
+      { serial: live.serial, reason: '1' },
+      { serial: live.serial, everything: true },
+    ];
+    for (const body of bad) {
+      const res = await revoke(body);
+      assert.equal(res.status, 400, `${JSON.stringify(body)}: ${res.body}`);
+      assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
+      assert.equal(res.json().type, 'urn:workload-ca:problem:malformed-request');
+    }
+    const anonymous = await revoke({ serial: live.serial }, {});
+    assert.equal(anonymous.status, 401, anonymous.body);
+    const wrong = await revoke({ serial: live.serial }, { authorization: 'Bearer not-the-token' });
+    assert.equal(wrong.status, 401, wrong.body);
+
+    assert.equal(await renews(live.tls), 201, 'still valid after every refusal');
+  });
+});
+
 describe('every denial is a problem document and issues nothing', () => {
   const expectProblem = async (resP: ReturnType<typeof issue>, status: number, type: string, detail?: RegExp) => {
     const res = await resP;

@@ -109,7 +109,10 @@ export interface Revocation {
   readonly reason: number;
   /** The certificate's expiry (ms): how long the revocation must be enforced. Not stored; the ledger has it. */
   readonly notAfter: number;
-  readonly revokedBy: { readonly kind: 'account'; readonly accountId: string } | { readonly kind: 'certificate-key' };
+  readonly revokedBy:
+    | { readonly kind: 'account'; readonly accountId: string }
+    | { readonly kind: 'certificate-key' }
+    | { readonly kind: 'operator'; readonly via: 'admin-api'; readonly note: string | null };
 }
 
 export type CreateAccountResult = { readonly created: true; readonly account: Account } | { readonly created: false; readonly account: Account };
