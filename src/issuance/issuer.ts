@@ -137,7 +137,7 @@ export class Issuer {
     this.issuerKeyId = this.keyId.toString('hex');
     this.issuingSubject = subjectOfCertificate(key.certificateDer);
     this.profile = new LeafProfile({ subject: this.issuingSubject, keyId: this.keyId });
-    this.repeats = new RepeatedRefusals((e) => this.audit.record(e), undefined, clock);
+    this.repeats = new RepeatedRefusals((e) => this.audit.record(e), clock);
   }
 
   /** The issuing CA certificate, DER, for chains. */

@@ -28,7 +28,7 @@ interface Window {
   timer: NodeJS.Timeout;
 }
 
-export type Admission = 'write' | 'folded';
+type Admission = 'write' | 'folded';
 
 export class RepeatedRefusals {
   private readonly open = new Map<string, Window>();
@@ -37,8 +37,8 @@ export class RepeatedRefusals {
 
   constructor(
     private readonly write: (event: DeniedEvent) => Promise<AuditReceipt>,
-    private readonly windowMs = REPEAT_WINDOW_MS,
     private readonly clock: () => number = Date.now,
+    private readonly windowMs = REPEAT_WINDOW_MS,
   ) {}
 
   /** Whether to write this refusal now, or count it into an open window. */

@@ -192,14 +192,15 @@ async function enroll(req: FastifyRequest, reply: FastifyReply, deps: EstDeps, o
     const accepted = await deps.issuer.acceptCsr(context, der);
     if (!accepted.ok) return sendEstError(reply, estError(accepted.error));
     csr = accepted.csr;
-    const csrSha256 = createHash('sha256').update(der).digest('hex');
+    // Only a refusal here records the hash; an issuance records the Issuer's own.
+    const csrSha256 = (): string => createHash('sha256').update(der).digest('hex');
     // An RA's forwarded CSR carries the device's binding to the RA's downstream connection,
     // which the RA checked; its signature (proof of possession of the key) is still verified.
     if (csr.challengePassword !== null && requester.popVouchedBy === undefined) {
       const binding = checkChannelBinding(req.raw.socket as TLSSocket, csr.challengePassword);
       if (!binding.ok) {
         const error = await deps.issuer.refuse(
-          { ...context, csrSha256 },
+          { ...context, csrSha256: csrSha256() },
           { rule: EST_RULES.channelBinding, code: 'unauthenticated', reason: binding.reason },
         );
         return sendEstError(reply, estError(error));
@@ -209,7 +210,7 @@ async function enroll(req: FastifyRequest, reply: FastifyReply, deps: EstDeps, o
       const same = checkSameNames(certificate!, csr);
       if (!same.ok) {
         const error = await deps.issuer.refuse(
-          { ...context, csrSha256, requestedSpiffeId: csr.requested.uris[0] ?? null },
+          { ...context, csrSha256: csrSha256(), requestedSpiffeId: csr.requested.uris[0] ?? null },
           { rule: EST_RULES.reenroll, code: 'identity-not-allowed', reason: same.reason },
         );
         return sendEstError(reply, estError(error));
