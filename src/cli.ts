@@ -185,8 +185,9 @@ async function acmeCommand(args: string[]): Promise<Exit> {
       key = await createEabKeyViaServer(cfg, values.binding!);
     }
     console.log(`binding:  ${key.binding}\nkey id:   ${key.keyId}\nhmac key: ${key.hmacKey}`);
-    console.log(`\ncertbot: --eab-kid ${key.keyId} --eab-hmac-key ${key.hmacKey}`);
-    console.log(`lego:    --eab --kid ${key.keyId} --hmac ${key.hmacKey}`);
+    // '=' keeps a key that begins with '-' (base64url) from being read as an option.
+    console.log(`\ncertbot: --eab-kid=${key.keyId} --eab-hmac-key=${key.hmacKey}`);
+    console.log(`lego:    --eab --kid=${key.keyId} --hmac=${key.hmacKey}`);
     return 0;
   } finally {
     await direct?.close();
