@@ -8,14 +8,14 @@
 // would be allowed (ACME newOrder) does so through refuse, acceptCsr and preview, so every
 // denial row is written by one function, with one clock.
 
-import { createHash, randomUUID, type KeyObject } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { AuditEvent, AuditSink, DeniedEvent, UnverifiedRequester } from '../audit/event.js';
 import { evaluate, previewNames, type Policy } from '../policy/index.js';
 import type { Decision, EnrollmentPath, PolicyInput, RefusalCode, Requester } from '../policy/types.js';
-import { LeafProfile, assembleCertificate, keyIdentifier, newSerial, subjectOfCertificate } from '../pki/certificate.js';
+import { LeafProfile, assembleCertificate, newSerial, subjectOfCertificate } from '../pki/certificate.js';
 import { checkCsr, type CheckedCsr, type CsrError, type CsrErrorCode } from '../pki/csr.js';
 import { RepeatedRefusals } from './repeated-refusals.js';
-import { publicKeyBits, signEcdsaSha256, spkiDer } from '../pki/keys.js';
+import type { Signer } from '../pki/signer.js';
 import { checkLeafProfile } from '../pki/profile-check.js';
 
 /** Backdating absorbs clock skew between the CA and relying parties. */
@@ -112,11 +112,6 @@ export interface PolicySource {
   readonly current: Policy;
 }
 
-export interface IssuingKey {
-  readonly certificateDer: Buffer;
-  readonly privateKey: KeyObject;
-}
-
 export class Issuer {
   private readonly profile: LeafProfile;
   /** Hex of the issuing key's identifier: with the serial, what names a certificate in the ledger. */
@@ -126,23 +121,22 @@ export class Issuer {
   private readonly repeats: RepeatedRefusals;
 
   constructor(
-    private readonly key: IssuingKey,
+    private readonly signer: Signer,
     private readonly policy: PolicySource,
     private readonly audit: AuditSink,
     private readonly observer: IssuanceObserver,
     private readonly clock: () => number = Date.now,
   ) {
-    const spki = spkiDer(key.privateKey);
-    this.keyId = keyIdentifier(publicKeyBits(spki));
+    this.keyId = signer.keyId;
     this.issuerKeyId = this.keyId.toString('hex');
-    this.issuingSubject = subjectOfCertificate(key.certificateDer);
+    this.issuingSubject = subjectOfCertificate(signer.certificateDer);
     this.profile = new LeafProfile({ subject: this.issuingSubject, keyId: this.keyId });
     this.repeats = new RepeatedRefusals((e) => this.audit.record(e), clock);
   }
 
   /** The issuing CA certificate, DER, for chains. */
   get issuingCertificate(): Buffer {
-    return this.key.certificateDer;
+    return this.signer.certificateDer;
   }
 
   /** Refuses a request before issuance: records the denial and returns what to answer with. */
@@ -209,7 +203,9 @@ export class Issuer {
     const serial = newSerial();
     const names = { uris: [decision.spiffeId], dnsNames: decision.dnsNames, ipAddresses: decision.ipAddresses };
     const tbs = this.profile.tbs({ serial, notBefore, notAfter, spki: csr.spki, publicKeyBits: csr.publicKeyBits, names });
-    const der = assembleCertificate(tbs, signEcdsaSha256(this.key.privateKey, tbs));
+    const signature = this.signer.sign(tbs);
+    // A key in memory signs synchronously; only an HSM's answer is awaited.
+    const der = assembleCertificate(tbs, signature instanceof Promise ? await signature : signature);
 
     const problem = checkLeafProfile(der, {
       issuerSubject: this.issuingSubject,

@@ -11,6 +11,7 @@ import { buildApp } from '../http/app.js';
 import { TokenVerifier } from '../http/auth/token-verifier.js';
 import { IssuanceMetrics } from '../http/metrics.js';
 import { Issuer } from '../issuance/issuer.js';
+import { keyObjectSigner } from '../pki/signer.js';
 import { PolicyStore } from '../issuance/policy-store.js';
 import { devIssuerFiles } from '../dev/token-issuer.js';
 import type { LedgerReader } from '../ledger/inventory.js';
@@ -58,7 +59,7 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
   const metrics = new IssuanceMetrics();
   if (sink.backlog) metrics.watchQueue(() => sink.backlog!());
   opts.onMetrics?.(metrics);
-  const issuer = new Issuer({ certificateDer: ca.issuingDer, privateKey: ca.issuingKey }, policy, sink, metrics);
+  const issuer = new Issuer(keyObjectSigner(ca.issuingDer, ca.issuingKey), policy, sink, metrics);
   const tokenIssuers = [...config.tokenIssuers];
   if (config.devTokenIssuer) {
     const d = config.devTokenIssuer;

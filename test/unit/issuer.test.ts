@@ -10,6 +10,7 @@ import * as pkijs from 'pkijs';
 import type { AuditEvent, AuditReceipt, AuditSink } from '../../src/audit/event.js';
 import { initCa, loadCa, type LoadedCa } from '../../src/ca/ceremony.js';
 import { Issuer, type IssuanceRequest } from '../../src/issuance/issuer.js';
+import { keyObjectSigner } from '../../src/pki/signer.js';
 import { defaultPolicyYaml, parsePolicy, type Policy } from '../../src/policy/index.js';
 import type { Requester } from '../../src/policy/types.js';
 import { buildCsr, caRequestExtension, sanExtension, testKey } from '../support/csr.js';
@@ -58,7 +59,7 @@ before(async () => {
   const parsed = parsePolicy(defaultPolicyYaml({ trustDomain: 'example.org', tokenIssuer: ISSUER, audience: 'workload-ca' }));
   assert.ok(parsed.ok);
   policy = parsed.policy;
-  issuer = new Issuer({ certificateDer: ca.issuingDer, privateKey: ca.issuingKey }, { current: policy }, sink, {
+  issuer = new Issuer(keyObjectSigner(ca.issuingDer, ca.issuingKey), { current: policy }, sink, {
     issued: (path, rule) => outcomes.push(`issued ${path} ${rule}`),
     denied: (path, rule, code) => outcomes.push(`denied ${path} ${rule} ${code}`),
     challenged: (path) => outcomes.push(`challenged ${path}`),
