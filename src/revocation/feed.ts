@@ -11,5 +11,10 @@ export interface RevocationFeed {
    */
   subscribe(deliver: (r: Revoked) => void, resync: () => void): Promise<void>;
   publish(r: Revoked): Promise<void>;
+  /**
+   * False while messages cannot arrive (a lost Redis connection). A feed that cannot lose its
+   * link (IPC within one machine) leaves this out.
+   */
+  listening?(): boolean;
   close(): Promise<void>;
 }

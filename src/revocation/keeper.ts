@@ -8,9 +8,20 @@ import { RevocationSet, type RevocationCheck, type Revoked } from './set.js';
 /** Long enough to cost the database nothing; the feed, not this, keeps replicas within a second. */
 export const RECONCILE_MS = 30_000;
 
+export interface RevocationHealth {
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
 export interface Revocations extends RevocationCheck {
   /** Enforced here at once, then published to the other processes. */
   publish(r: Revoked): Promise<void>;
+  /**
+   * Whether this process can still be trusted to refuse what another replica revoked: its feed
+   * is listening, and a reconcile has succeeded lately (so a message missed while the feed was
+   * down has been caught). For /readyz: a replica that cannot keep up should take no traffic.
+   */
+  health(): RevocationHealth;
   close(): Promise<void>;
 }
 
@@ -26,15 +37,19 @@ export interface KeeperOptions {
 export async function startRevocations(opts: KeeperOptions): Promise<Revocations> {
   const set = new RevocationSet();
   const now = opts.now ?? Date.now;
-  const reconcile = async (): Promise<void> => set.merge(await opts.source.list(), now());
+  const period = opts.reconcileMs ?? RECONCILE_MS;
+  let reconciledAt = 0;
+  const reconcile = async (): Promise<void> => {
+    const list = await opts.source.list();
+    set.merge(list, now());
+    reconciledAt = now();
+  };
   const reconcileLogged = (): void =>
-    void reconcile().catch((err: Error) =>
-      opts.warn(`revocations: reconcile failed, retrying in ${opts.reconcileMs ?? RECONCILE_MS} ms: ${err.message}`),
-    );
+    void reconcile().catch((err: Error) => opts.warn(`revocations: reconcile failed, retrying in ${period} ms: ${err.message}`));
 
   await opts.feed.subscribe((r) => set.add(r), reconcileLogged);
   await reconcile();
-  const timer = setInterval(reconcileLogged, opts.reconcileMs ?? RECONCILE_MS);
+  const timer = setInterval(reconcileLogged, period);
   timer.unref();
 
   return {
@@ -44,6 +59,13 @@ export async function startRevocations(opts: KeeperOptions): Promise<Revocations
       // The revocation is already durable in the database; a feed that fails delays the other
       // processes until their next reconcile, and is not the revoker's error.
       await opts.feed.publish(r).catch((err: Error) => opts.warn(`revocations: publishing ${r.serial} failed: ${err.message}`));
+    },
+    health() {
+      if (opts.feed.listening?.() === false) return { ok: false, detail: 'revocation feed is not listening (Redis unreachable?)' };
+      // Two missed periods in a row, not one: a single slow query is no reason to leave rotation.
+      const age = now() - reconciledAt;
+      if (age > 2 * period + period / 2) return { ok: false, detail: `revocations last reconciled ${Math.round(age / 1000)} s ago` };
+      return { ok: true, detail: 'revocations current' };
     },
     async close() {
       clearInterval(timer);

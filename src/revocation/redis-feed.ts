@@ -49,6 +49,10 @@ export class RedisRevocationFeed implements RevocationFeed {
     await this.publisher.publish(this.channel, JSON.stringify(r));
   }
 
+  listening(): boolean {
+    return this.subscriber.status === 'ready';
+  }
+
   async close(): Promise<void> {
     this.subscriber.disconnect();
     await this.publisher.quit().catch(() => undefined);

@@ -22,7 +22,7 @@ import type { AcmeStore } from '../http/acme/store.js';
 import { validateChallenge } from '../http/acme/validation/index.js';
 import { LoggedAuditSink } from '../audit/decision-log.js';
 import { createLogger } from './logger.js';
-import type { RevocationCheck } from '../revocation/set.js';
+import type { Revocations } from '../revocation/keeper.js';
 
 export interface Replica {
   readonly app: FastifyInstance;
@@ -40,7 +40,7 @@ export interface ReplicaOptions {
   /** ACME's protocol state: Postgres and Redis, or the embedded primary. */
   readonly acme: { readonly store: AcmeStore; readonly state: SharedState };
   /** This process's revocation set, loaded before the replica starts. */
-  readonly revocations: RevocationCheck;
+  readonly revocations: Pick<Revocations, 'isRevoked' | 'health'>;
 }
 
 export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
@@ -86,7 +86,10 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
     roots: [ca.root],
     issuing: ca.issuing,
     revocations: opts.revocations,
-    ready: () => sink.health(),
+    ready: async () => {
+      const revocations = opts.revocations.health();
+      return revocations.ok ? sink.health() : revocations;
+    },
     inventory: { reader: opts.reader, adminToken: readAdminToken(config) },
     est: buildEstDeps(config.est, { issuer, policy, root: ca.root, issuing: ca.issuing, revocations: opts.revocations }),
     acme: {
