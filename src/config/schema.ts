@@ -148,6 +148,17 @@ export const AcmeValidationSchema = group({
       examples: [5000],
     }),
   }),
+  answerWithinMs: Type.Integer({
+    minimum: 0,
+    maximum: 5000,
+    default: 500,
+    ...doc({
+      env: 'WORKLOAD_CA_ACME_VALIDATION_ANSWER_WITHIN_MS',
+      description:
+        'how long a challenge response waits for its validation to finish, to answer `valid` or `invalid` at once instead of `processing` with `Retry-After`; 0 always answers `processing`',
+      examples: [0],
+    }),
+  }),
   allowedNetworks: Type.Array(Type.Unsafe<string>(CIDR), {
     default: [],
     ...doc({

@@ -20,6 +20,8 @@ export interface AcmeBench {
   readonly tokens: Map<string, string>;
   /** Tokens the responder answers with a 302 to this URL instead. */
   readonly redirects: Map<string, string>;
+  /** Tokens the responder answers only after this many milliseconds. */
+  readonly delays: Map<string, number>;
   /** Connections the responder has accepted so far. */
   connections(): number;
   readonly adminToken: string;
@@ -40,6 +42,7 @@ export async function startAcmeBench(opts: { workers?: number; env?: NodeJS.Proc
   const tlsAlpn01Port = await freePort();
   const tokens = new Map<string, string>();
   const redirects = new Map<string, string>();
+  const delays = new Map<string, number>();
   let connections = 0;
   let responder: Server | null = null;
   const listen = async (): Promise<void> => {
@@ -49,7 +52,10 @@ export async function startAcmeBench(opts: { workers?: number; env?: NodeJS.Proc
       if (location !== undefined) return res.writeHead(302, { location }).end();
       const ka = m ? tokens.get(m[1]!) : undefined;
       if (ka === undefined) return res.writeHead(404).end('no such token');
-      res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(ka);
+      const answer = (): void => void res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(ka);
+      const delay = delays.get(m![1]!);
+      if (delay === undefined) answer();
+      else setTimeout(answer, delay);
     });
     responder.on('connection', () => connections++);
     await new Promise<void>((r) => responder!.listen(http01Port, '127.0.0.1', r));
@@ -94,6 +100,7 @@ export async function startAcmeBench(opts: { workers?: number; env?: NodeJS.Proc
     tlsAlpn01Port,
     tokens,
     redirects,
+    delays,
     connections: () => connections,
     adminToken,
     eab,

@@ -149,6 +149,7 @@ test('the defaults are the ones the CA always had', () => {
         tlsAlpn01Port: 443,
         resolver: null,
         timeoutMs: 10000,
+        answerWithinMs: 500,
         allowedNetworks: [],
         deniedNetworks: [],
         maxRedirects: 10,

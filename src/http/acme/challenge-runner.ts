@@ -32,17 +32,22 @@ export class ChallengeRunner {
     return this.now() - this.config.validation.timeoutMs - 30_000;
   }
 
-  /** Claims the challenge and validates it in the background; false if someone else has it. */
-  async start(challenge: Challenge, identifier: string, account: Account): Promise<boolean> {
-    if (!(await this.store.startValidation(challenge.id, this.staleBefore))) return false;
-    void this.run(challenge, identifier, account).catch((err: Error) =>
+  /**
+   * Claims the challenge and validates it in the background; null if someone else has it.
+   * `settled` resolves to the challenge as recorded once validation ends (never rejects: null if
+   * the outcome could not be recorded), so a caller may wait a little for it and answer at once.
+   */
+  async start(challenge: Challenge, identifier: string, account: Account): Promise<{ readonly settled: Promise<Challenge | null> } | null> {
+    if (!(await this.store.startValidation(challenge.id, this.staleBefore))) return null;
+    const settled = this.run(challenge, identifier, account).catch((err: Error) => {
       // The challenge stays processing and will be taken over once stale.
-      this.log.error({ err, challenge: challenge.id }, 'recording a validation outcome failed'),
-    );
-    return true;
+      this.log.error({ err, challenge: challenge.id }, 'recording a validation outcome failed');
+      return null;
+    });
+    return { settled };
   }
 
-  private async run(challenge: Challenge, identifier: string, account: Account): Promise<void> {
+  private async run(challenge: Challenge, identifier: string, account: Account): Promise<Challenge> {
     const keyAuthorization = `${challenge.token}.${account.thumbprint}`;
     let outcome: ValidationOutcome;
     try {
@@ -57,15 +62,14 @@ export class ChallengeRunner {
         valid: true,
         validUntil: this.now() + (c.orderLifetimeSeconds + c.authorizationReuseSeconds) * 1000,
       });
-      return;
+      return { ...challenge, status: 'valid', validatedAt: this.now(), error: null };
     }
     const e = outcome.error;
     const status = e.type === 'incorrectResponse' || e.type === 'unauthorized' ? 403 : 400;
-    await this.store.finishValidation(challenge.id, {
-      valid: false,
-      error: { type: `urn:ietf:params:acme:error:${e.type}`, detail: `${challenge.type} for ${identifier}: ${e.detail}`, status },
-    });
+    const error = { type: `urn:ietf:params:acme:error:${e.type}`, detail: `${challenge.type} for ${identifier}: ${e.detail}`, status };
+    await this.store.finishValidation(challenge.id, { valid: false, error });
     await this.limits.failedValidation(account.id);
+    return { ...challenge, status: 'invalid', validatedAt: null, error };
   }
 
   /** One line per attempt, whatever the outcome: what was validated, where it went, how it ended. */
