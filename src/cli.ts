@@ -1,4 +1,4 @@
-// The `workload-ca` command line: serve | worker | init | migrate | policy check | token | acme eab | est user | revoke.
+// The `workload-ca` command line: serve | worker | init | migrate | policy check | token | acme eab | est user | revoke | inventory.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { newEabKey } from './http/acme/eab.js';
 import { SqlAcmeStore } from './http/acme/sql-store.js';
 import { createEabKeyViaServer, revokeEabKeyViaServer } from './server/admin-client.js';
 import { revokeCommand } from './server/revoke-command.js';
+import { inventoryCommand } from './server/inventory-command.js';
 import { estCommand } from './http/est/user-command.js';
 import { MIGRATIONS_DIR, serve } from './server/serve.js';
 import { PRIVATE_UMASK } from './files/private-data.js';
@@ -39,6 +40,8 @@ const USAGE = `usage: workload-ca <command>
          [--requested-by NOTE] [--server URL]
                                         revoke live certificates (RFC 5280 reason, default 0)
                                         through the admin API of the running CA
+  inventory ls | show SERIAL | stats | denials [filters] [--json] [--server URL]
+                                        the inventory API in the terminal, as tables
   est user add NAME | remove NAME | list
                                         EST HTTP Basic bootstrap credentials (scrypt-hashed); the
                                         password comes from WORKLOAD_CA_EST_PASSWORD or stdin
@@ -220,6 +223,8 @@ async function main(argv: string[]): Promise<Exit> {
       return estCommand(rest, config().est.usersFile);
     case 'revoke':
       return revokeCommand(rest, config);
+    case 'inventory':
+      return inventoryCommand(rest, config);
     case undefined:
     case 'help':
     case '--help':

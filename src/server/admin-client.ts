@@ -54,6 +54,14 @@ function refused(r: { status: number; text: string }): Error {
   return new Error(`the server refused (${r.status}): ${detail}`);
 }
 
+/** A read of the admin API: its JSON, or `opts.notFound` on 404 when given, else the refusal as an error. */
+export async function adminGet<T = unknown>(config: Config, path: string, server?: string, opts?: { notFound: T }): Promise<unknown> {
+  const r = await adminRequest(config, 'GET', path, undefined, server);
+  if (r.status === 404 && opts !== undefined) return opts.notFound;
+  if (r.status !== 200) throw refused(r);
+  return JSON.parse(r.text) as unknown;
+}
+
 export async function createEabKeyViaServer(config: Config, binding: string): Promise<{ keyId: string; hmacKey: string; binding: string }> {
   const r = await adminRequest(config, 'POST', '/v1/admin/acme/eab-keys', { binding });
   if (r.status !== 201) throw refused(r);

@@ -498,6 +498,55 @@ describe('the inventory through the workers', () => {
   });
 });
 
+describe('workload-ca inventory, against the running embedded CA', () => {
+  test('ls, show, stats and denials print what the inventory API answers', async () => {
+    const headers = { authorization: `Bearer ${readFileSync(join(server.dataDir, 'admin-token'), 'utf8').trim()}` };
+    const spiffeId = `spiffe://${TD}/ns/inventorycli/sa/one`;
+    const res = await issue({ csr: buildCsr().pem }, { authorization: `Bearer ${await mint('inventorycli', 'one')}` });
+    assert.equal(res.status, 201, res.body);
+    const serial: string = res.json().serial;
+    issuedSerials.push(serial);
+    await eventually('the ledger row', async () => (await https(server, 'GET', `/v1/admin/certificates/${serial}`, { headers })).status === 200);
+
+    const [ls, lsJson, show, stats, statsJson, denials] = await Promise.all([
+      server.cli(['inventory', 'ls', '--spiffe-id', spiffeId]),
+      server.cli(['inventory', 'ls', '--prefix', `spiffe://${TD}/ns/inventorycli/`, '--expires-within', '2h', '--json']),
+      server.cli(['inventory', 'show', serial.toUpperCase()]),
+      server.cli(['inventory', 'stats', '--by', 'path']),
+      server.cli(['inventory', 'stats', '--by', 'path', '--json']),
+      server.cli(['inventory', 'denials', '--limit', '3']),
+    ]);
+    for (const r of [ls, lsJson, show, stats, statsJson, denials]) assert.equal(r.code, 0, r.stderr);
+    const lines = ls.stdout.trim().split('\n');
+    assert.match(lines[0]!, /^SERIAL\s+SPIFFE ID\s+PATH\s+RULE\s+NOT AFTER\s+STATUS$/);
+    assert.equal(lines.length, 2, ls.stdout);
+    assert.match(lines[1]!, new RegExp(`^${serial}\\s+${spiffeId}\\s+api\\s+\\S+\\s+\\S+ \\(in \\d+m\\)\\s+live$`));
+
+    const api = await https(server, 'GET', `/v1/admin/certificates?spiffe_id_prefix=${encodeURIComponent(`spiffe://${TD}/ns/inventorycli/`)}`, {
+      headers,
+    });
+    assert.deepEqual(JSON.parse(lsJson.stdout).items, api.json().items, '--json prints the API page as it is');
+
+    assert.match(show.stdout, new RegExp(`^serial\\s+${serial}$`, 'm'));
+    assert.match(show.stdout, new RegExp(`^spiffe id\\s+${spiffeId}$`, 'm'));
+    assert.match(show.stdout, /^status\s+live$/m);
+
+    const byPath = (await https(server, 'GET', '/v1/admin/stats/live?group_by=path', { headers })).json();
+    assert.deepEqual(JSON.parse(statsJson.stdout), byPath);
+    const apiCount = byPath.groups.find((g: { key: string }) => g.key === 'api').count;
+    assert.match(stats.stdout, new RegExp(`^api\\s+${apiCount}$`, 'm'));
+
+    const recent = (await https(server, 'GET', '/v1/admin/denials?limit=3', { headers })).json();
+    assert.ok(recent.items.length > 0, 'earlier tests were refused');
+    assert.equal(denials.stdout.trim().split('\n').length, 1 + recent.items.length + (recent.next_cursor ? 1 : 0), denials.stdout);
+    assert.ok(denials.stdout.includes(recent.items[0].code), denials.stdout);
+
+    const missing = await server.cli(['inventory', 'show', 'abcdef']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no certificate with serial abcdef/);
+  });
+});
+
 describe('the embedded ledger', () => {
   test('holds exactly the certificates clients received, and the denials', async () => {
     assert.equal(await server.stop(), 0);
