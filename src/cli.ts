@@ -13,9 +13,10 @@ import { openPostgresLedger } from './ledger/postgres.js';
 import { runWorker } from './server/worker.js';
 import { newEabKey } from './http/acme/eab.js';
 import { SqlAcmeStore } from './http/acme/sql-store.js';
-import { createEabKeyViaServer, revokeEabKeyViaServer } from './server/admin-client.js';
+import { createEabKeyViaServer } from './server/admin-client.js';
 import { revokeCommand } from './server/revoke-command.js';
 import { inventoryCommand } from './server/inventory-command.js';
+import { eabRevokeCommand } from './server/eab-revoke-command.js';
 import { estCommand } from './http/est/user-command.js';
 import { MIGRATIONS_DIR, serve } from './server/serve.js';
 import { PRIVATE_UMASK } from './files/private-data.js';
@@ -35,8 +36,12 @@ const USAGE = `usage: workload-ca <command>
   acme eab create --binding NAME        create an ACME external account binding key; prints the
                                         key id and HMAC key for the VM's ACME client (Postgres with
                                         DATABASE_URL, else through the running embedded server)
-  acme eab revoke KEY_ID                stop a key from binding new accounts
-  revoke --serial HEX | --spiffe-id ID | --prefix SPIFFE_ID_PREFIX [--reason N] [--dry-run]
+  acme eab revoke KEY_ID [--deactivate-accounts [--revoke-certificates [--reason N]]]
+         [--requested-by NOTE] [--server URL]
+                                        stop a key from binding new accounts; optionally revoke
+                                        the accounts it bound and their live certificates
+  revoke --serial HEX | --spiffe-id ID | --prefix SPIFFE_ID_PREFIX | --requester KIND:ID
+         | --eab-binding NAME | --eab-key KEY_ID [--reason N] [--dry-run]
          [--requested-by NOTE] [--server URL]
                                         revoke live certificates (RFC 5280 reason, default 0)
                                         through the admin API of the running CA
@@ -158,10 +163,10 @@ async function migrateCommand(): Promise<Exit> {
 
 async function acmeCommand(args: string[]): Promise<Exit> {
   const [group, verb, ...rest] = args;
+  if (group === 'eab' && verb === 'revoke') return eabRevokeCommand(rest, config);
   const { values, positionals } = parseArgs({ args: rest, options: { binding: { type: 'string' } }, allowPositionals: true });
   const create = verb === 'create' && values.binding !== undefined && positionals.length === 0;
-  const revoke = verb === 'revoke' && values.binding === undefined && positionals.length === 1;
-  if (group !== 'eab' || (!create && !revoke)) {
+  if (group !== 'eab' || !create) {
     console.error('usage: workload-ca acme eab create --binding NAME\n       workload-ca acme eab revoke KEY_ID');
     return 2;
   }
@@ -169,16 +174,6 @@ async function acmeCommand(args: string[]): Promise<Exit> {
   // With Postgres the CLI writes the rows itself; the embedded ledger belongs to the running server.
   const direct = cfg.databaseUrl === null ? null : openPostgresLedger(cfg.databaseUrl, { max: 1, applicationName: 'workload-ca acme eab' });
   try {
-    if (revoke) {
-      const keyId = positionals[0]!;
-      const done = direct ? await new SqlAcmeStore(direct).revokeEabKey(keyId) : await revokeEabKeyViaServer(cfg, keyId);
-      if (!done) {
-        console.error(`no EAB key ${keyId}`);
-        return 1;
-      }
-      console.log(`revoked ${keyId}: it binds no new accounts (accounts already bound keep working)`);
-      return 0;
-    }
     let key: { keyId: string; hmacKey: string; binding: string };
     if (direct) {
       const k = newEabKey(values.binding!);

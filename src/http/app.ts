@@ -123,7 +123,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(inventoryApi, deps.inventory);
   // Its own encapsulated context under /.well-known/est: EST's body parsing and text/plain errors.
   if (deps.est) await app.register(estApi, { ...deps.est, prefix: EST_PREFIX });
-  await app.register(eabKeysApi, { store: deps.acme.store, adminToken: deps.inventory.adminToken });
+  await app.register(eabKeysApi, {
+    store: deps.acme.store,
+    reader: deps.inventory.reader,
+    revocations: deps.revocations,
+    adminToken: deps.inventory.adminToken,
+  });
   // The same store as ACME's revokeCert: its wrapper publishes every revocation to every replica.
   await app.register(revocationsApi, {
     store: deps.acme.store,

@@ -5,6 +5,13 @@ import type { SqlClient } from './sql.js';
 
 export const ENROLLMENT_PATH_VALUES = ['api', 'acme', 'est'] as const;
 
+/**
+ * Each certificate is in exactly one: revoked (whether or not it has expired since), else expired,
+ * else live.
+ */
+export const CERTIFICATE_STATUSES = ['live', 'expired', 'revoked'] as const;
+export type CertificateStatus = (typeof CERTIFICATE_STATUSES)[number];
+
 export interface CertificateFilter {
   readonly spiffeId?: string;
   readonly spiffeIdPrefix?: string;
@@ -13,7 +20,13 @@ export interface CertificateFilter {
   readonly issuedBefore?: string;
   readonly expiresAfter?: string;
   readonly expiresBefore?: string;
-  readonly status?: 'live' | 'expired';
+  readonly status?: CertificateStatus;
+  /** Who obtained it, as the ledger names them (both columns shown in every summary). */
+  readonly requesterKind?: string;
+  readonly requesterId?: string;
+  /** ACME certificates of the accounts of one binding, or bound with one EAB key (older rows too). */
+  readonly acmeBinding?: string;
+  readonly eabKeyId?: string;
   readonly limit: number;
   readonly cursor?: string;
 }
@@ -33,6 +46,9 @@ export interface CertificateSummary {
   policy_hash: string;
   issued_at: string;
   recorded_at: string;
+  status: CertificateStatus;
+  /** Set once the certificate is revoked; `event_id` names the revocation event (null only for rows older than events). */
+  revocation: { reason: number; revoked_at: string; event_id: string | null } | null;
 }
 
 export interface CertificateDetail extends CertificateSummary {
@@ -41,8 +57,21 @@ export interface CertificateDetail extends CertificateSummary {
   event_id: string;
   /** Base64 DER. */
   certificate: string;
-  /** Set once the certificate is revoked (through ACME today). */
-  revocation: { reason: number; revoked_at: string; revoked_by: unknown } | null;
+  revocation: { reason: number; revoked_at: string; event_id: string | null; revoked_by: unknown } | null;
+}
+
+/** One revocation decision: who, when, why, by which selector, and how many certificates. */
+export interface RevocationEventRecord {
+  event_id: string;
+  at: string;
+  reason: number;
+  revoked_by: unknown;
+  selector: unknown;
+  certificate_count: number;
+}
+
+export interface RevocationEventDetail extends RevocationEventRecord {
+  certificates: { issuer_key_id: string; serial: string; spiffe_id: string | null; not_after: string | null }[];
 }
 
 export interface Page<T> {
@@ -76,14 +105,24 @@ export interface LedgerReader {
   getCertificate(serial: string): Promise<CertificateDetail[]>;
   liveCounts(groupBy: GroupBy, depth: number): Promise<{ key: string; count: number }[]>;
   recentDenials(limit: number, cursor?: string): Promise<Page<DenialRecord>>;
+  /** Revocation events, newest first. */
+  revocationEvents(limit: number, cursor?: string): Promise<Page<RevocationEventRecord>>;
+  /** One event with the certificates it revoked; null when there is none with that id. */
+  revocationEvent(eventId: string): Promise<RevocationEventDetail | null>;
 }
 
 export class InvalidCursor extends Error {
   override readonly name = 'InvalidCursor';
 }
 
-const SUMMARY_COLUMNS = `serial, issuer_key_id, spiffe_id, dns_names, ip_addresses, not_before, not_after, path,
-  requester_kind, requester_id, rule, policy_hash, issued_at, recorded_at`;
+const SUMMARY_COLUMNS = `c.serial, c.issuer_key_id, c.spiffe_id, c.dns_names, c.ip_addresses, c.not_before, c.not_after, c.path,
+  c.requester_kind, c.requester_id, c.rule, c.policy_hash, c.issued_at, c.recorded_at,
+  r.reason AS r_reason, r.revoked_at AS r_revoked_at, r.event_id AS r_event_id`;
+
+/** Each certificate with its revocation, if any (one row at most: the primary key). */
+const WITH_REVOCATION = `certificates c LEFT JOIN revocations r ON r.issuer_key_id = c.issuer_key_id AND r.serial = c.serial`;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Keyset pagination: the cursor is the (time, tiebreaker) of the last row returned. */
 function encodeCursor(at: string, id: string): string {
@@ -124,6 +163,23 @@ function plain<T>(row: Record<string, unknown>): T {
   return out as T;
 }
 
+/** A certificate row with its revocation columns folded into `status` and `revocation`. */
+function certificateRow<T extends CertificateSummary>(row: Record<string, unknown>, now: number): T {
+  const { r_reason, r_revoked_at, r_event_id, r_revoked_by, ...rest } = row;
+  const out = plain<T>(rest);
+  const revoked = r_reason !== null && r_reason !== undefined;
+  out.revocation = revoked
+    ? {
+        reason: Number(r_reason),
+        revoked_at: iso(r_revoked_at),
+        event_id: (r_event_id as string | null) ?? null,
+        ...(r_revoked_by !== undefined && { revoked_by: r_revoked_by }),
+      }
+    : null;
+  out.status = revoked ? 'revoked' : Date.parse(out.not_after) <= now ? 'expired' : 'live';
+  return out;
+}
+
 /** Escapes LIKE metacharacters so a prefix is matched literally. */
 const likePrefix = (p: string): string => `${p.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
@@ -137,42 +193,49 @@ export class SqlLedgerReader implements LedgerReader {
       params.push(value);
       where.push(sql.replace('?', `$${params.length}`));
     };
-    if (f.spiffeId !== undefined) add('spiffe_id = ?', f.spiffeId);
-    if (f.spiffeIdPrefix !== undefined) add('spiffe_id LIKE ?', likePrefix(f.spiffeIdPrefix));
-    if (f.path !== undefined) add('path = ?', f.path);
-    if (f.issuedAfter !== undefined) add('issued_at >= ?', f.issuedAfter);
-    if (f.issuedBefore !== undefined) add('issued_at < ?', f.issuedBefore);
-    if (f.expiresAfter !== undefined) add('not_after >= ?', f.expiresAfter);
-    if (f.expiresBefore !== undefined) add('not_after < ?', f.expiresBefore);
-    if (f.status === 'live') where.push('not_after > now()');
-    if (f.status === 'expired') where.push('not_after <= now()');
+    if (f.spiffeId !== undefined) add('c.spiffe_id = ?', f.spiffeId);
+    if (f.spiffeIdPrefix !== undefined) add('c.spiffe_id LIKE ?', likePrefix(f.spiffeIdPrefix));
+    if (f.path !== undefined) add('c.path = ?', f.path);
+    if (f.issuedAfter !== undefined) add('c.issued_at >= ?', f.issuedAfter);
+    if (f.issuedBefore !== undefined) add('c.issued_at < ?', f.issuedBefore);
+    if (f.expiresAfter !== undefined) add('c.not_after >= ?', f.expiresAfter);
+    if (f.expiresBefore !== undefined) add('c.not_after < ?', f.expiresBefore);
+    if (f.requesterKind !== undefined) add('c.requester_kind = ?', f.requesterKind);
+    if (f.requesterId !== undefined) add('c.requester_id = ?', f.requesterId);
+    // Through the account tables, which hold the binding and EAB key of every account: ledger rows
+    // written before the requester carried the key id are found the same way.
+    if (f.acmeBinding !== undefined) {
+      add(`c.path = 'acme' AND c.requester->>'accountId' IN (SELECT id FROM acme_accounts WHERE binding = ?)`, f.acmeBinding);
+    }
+    if (f.eabKeyId !== undefined) {
+      add(`c.path = 'acme' AND c.requester->>'accountId' IN (SELECT id FROM acme_accounts WHERE eab_key_id = ?)`, f.eabKeyId);
+    }
+    if (f.status === 'live') where.push('c.not_after > now() AND r.serial IS NULL');
+    if (f.status === 'expired') where.push('c.not_after <= now() AND r.serial IS NULL');
+    if (f.status === 'revoked') where.push('r.serial IS NOT NULL');
     if (f.cursor !== undefined) {
       const [at, serial] = decodeCursor(f.cursor, /^[0-9a-f]{1,40}$/);
       params.push(at, serial);
-      where.push(`(issued_at, serial) < ($${params.length - 1}, $${params.length})`);
+      where.push(`(c.issued_at, c.serial) < ($${params.length - 1}, $${params.length})`);
     }
     params.push(f.limit + 1);
     const { rows } = await this.db.query<Record<string, unknown>>(
-      `SELECT ${SUMMARY_COLUMNS} FROM certificates ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY issued_at DESC, serial DESC LIMIT $${params.length}`,
+      `SELECT ${SUMMARY_COLUMNS}, now() AS db_now FROM ${WITH_REVOCATION} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY c.issued_at DESC, c.serial DESC LIMIT $${params.length}`,
       params,
     );
-    const items = rows.slice(0, f.limit).map((r) => plain<CertificateSummary>(r));
+    const items = rows.slice(0, f.limit).map(({ db_now, ...r }) => certificateRow<CertificateSummary>(r, Date.parse(iso(db_now))));
     const last = items[items.length - 1];
     return { items, next_cursor: rows.length > f.limit && last ? encodeCursor(iso(last.issued_at), last.serial) : null };
   }
 
   async getCertificate(serial: string): Promise<CertificateDetail[]> {
     const { rows } = await this.db.query<Record<string, unknown>>(
-      `SELECT ${SUMMARY_COLUMNS.replace(/(\w+)/g, 'c.$1')}, c.requester, c.csr_sha256, c.event_id, c.certificate,
-         CASE WHEN r.serial IS NULL THEN NULL
-              ELSE json_build_object('reason', r.reason, 'revoked_at', r.revoked_at, 'revoked_by', r.revoked_by) END AS revocation
-       FROM certificates c
-       LEFT JOIN revocations r ON r.issuer_key_id = c.issuer_key_id AND r.serial = c.serial
-       WHERE c.serial = $1`,
+      `SELECT ${SUMMARY_COLUMNS}, r.revoked_by AS r_revoked_by, c.requester, c.csr_sha256, c.event_id, c.certificate, now() AS db_now
+       FROM ${WITH_REVOCATION} WHERE c.serial = $1`,
       [serial],
     );
-    return rows.map((r) => plain<CertificateDetail>(r));
+    return rows.map(({ db_now, ...r }) => certificateRow<CertificateDetail>(r, Date.parse(iso(db_now))));
   }
 
   async liveCounts(groupBy: GroupBy, depth: number): Promise<{ key: string; count: number }[]> {
@@ -184,7 +247,9 @@ export class SqlLedgerReader implements LedgerReader {
           ? 'path'
           : `substring(spiffe_id from '^(spiffe://[^/]+(/[^/]+){0,${Math.trunc(depth)}})')`;
     const { rows } = await this.db.query<{ key: string; count: string | number }>(
-      `SELECT ${key} AS key, count(*) AS count FROM certificates WHERE not_after > now() GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1000`,
+      `SELECT ${key} AS key, count(*) AS count FROM certificates c
+       WHERE not_after > now() AND NOT EXISTS (SELECT 1 FROM revocations r WHERE r.issuer_key_id = c.issuer_key_id AND r.serial = c.serial)
+       GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1000`,
     );
     return rows.map((r) => ({ key: r.key, count: Number(r.count) }));
   }
@@ -193,7 +258,7 @@ export class SqlLedgerReader implements LedgerReader {
     const params: unknown[] = [];
     let where = '';
     if (cursor !== undefined) {
-      const [at, id] = decodeCursor(cursor, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      const [at, id] = decodeCursor(cursor, UUID);
       params.push(at, id);
       where = 'WHERE (denied_at, event_id) < ($1, $2::uuid)';
     }
@@ -207,5 +272,44 @@ export class SqlLedgerReader implements LedgerReader {
     const items = rows.slice(0, limit).map((r) => plain<DenialRecord>(r));
     const last = items[items.length - 1];
     return { items, next_cursor: rows.length > limit && last ? encodeCursor(iso(last.denied_at), last.event_id) : null };
+  }
+
+  async revocationEvents(limit: number, cursor?: string): Promise<Page<RevocationEventRecord>> {
+    const params: unknown[] = [];
+    let where = '';
+    if (cursor !== undefined) {
+      const [at, id] = decodeCursor(cursor, UUID);
+      params.push(at, id);
+      where = 'WHERE (at, event_id) < ($1, $2::uuid)';
+    }
+    params.push(limit + 1);
+    const { rows } = await this.db.query<Record<string, unknown>>(
+      `SELECT event_id, at, reason, revoked_by, selector, certificate_count
+       FROM revocation_events ${where} ORDER BY at DESC, event_id DESC LIMIT $${params.length}`,
+      params,
+    );
+    const items = rows.slice(0, limit).map((r) => plain<RevocationEventRecord>(r));
+    const last = items[items.length - 1];
+    return { items, next_cursor: rows.length > limit && last ? encodeCursor(iso(last.at), last.event_id) : null };
+  }
+
+  async revocationEvent(eventId: string): Promise<RevocationEventDetail | null> {
+    if (!UUID.test(eventId)) return null;
+    const { rows } = await this.db.query<Record<string, unknown>>(
+      'SELECT event_id, at, reason, revoked_by, selector, certificate_count FROM revocation_events WHERE event_id = $1',
+      [eventId],
+    );
+    if (!rows[0]) return null;
+    // The certificate may not be in the ledger yet (the audit queue is behind): its name is then null.
+    const certificates = await this.db.query<Record<string, unknown>>(
+      `SELECT r.issuer_key_id, r.serial, c.spiffe_id, c.not_after
+       FROM revocations r LEFT JOIN certificates c ON c.issuer_key_id = r.issuer_key_id AND c.serial = r.serial
+       WHERE r.event_id = $1 ORDER BY r.serial`,
+      [eventId],
+    );
+    return {
+      ...plain<RevocationEventRecord>(rows[0]),
+      certificates: certificates.rows.map((r) => plain<RevocationEventDetail['certificates'][number]>(r)),
+    };
   }
 }

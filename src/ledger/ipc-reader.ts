@@ -5,7 +5,7 @@ import { rpcClient, serveRpc } from '../ipc/cluster-rpc.js';
 import { InvalidCursor, type LedgerReader } from './inventory.js';
 
 const SERVICE = 'ledger';
-const METHODS = ['listCertificates', 'getCertificate', 'liveCounts', 'recentDenials'] as const;
+const METHODS = ['listCertificates', 'getCertificate', 'liveCounts', 'recentDenials', 'revocationEvents', 'revocationEvent'] as const;
 
 export function ipcLedgerReader(channel: NodeJS.Process = process): LedgerReader {
   return rpcClient<LedgerReader, typeof METHODS>(SERVICE, METHODS, {

@@ -31,6 +31,8 @@ export type Requester =
       readonly accountId: string;
       /** The external-account binding the account was created with, if any. */
       readonly binding: string | null;
+      /** The EAB key that bound the account, for the ledger only (no rule matches on it). */
+      readonly eabKeyId?: string | null;
       /**
        * The order being finalized, for the ledger only (no rule matches on it): it links the
        * certificate to its order when the finalizing replica dies before recording it.

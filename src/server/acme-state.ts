@@ -55,16 +55,22 @@ export function serveAcmeOverIpc(worker: Worker, acme: AcmeState): void {
 }
 
 /**
- * ACME's revokeCert is where revocations are written today; once the row is committed, the
- * revocation is published so every serving process refuses the certificate within a second.
+ * Every revocation is written through the store's `revoke` (ACME revokeCert, operators); once the
+ * rows and their event are committed, each certificate is published so every serving process
+ * refuses it within a second.
  */
 export function withRevocationPublishing(acme: AcmeState, publish: (r: Revoked) => Promise<void>): AcmeState {
   const store = acme.store;
   const revoke: AcmeStore['revoke'] = async (r) => {
-    const first = await store.revoke(r);
-    // A second revocation publishes again: harmless, and it heals a publish that failed the first time.
-    await publish({ issuerKeyId: r.issuerKeyId, serial: r.serial, notAfter: r.notAfter });
-    return first;
+    const result = await store.revoke(r);
+    // Targets revoked before are published again: harmless, and it heals a publish that failed
+    // the first time. A bounded number at once: a namespace may hold thousands.
+    for (let i = 0; i < r.targets.length; i += PUBLISH_BATCH) {
+      await Promise.all(
+        r.targets.slice(i, i + PUBLISH_BATCH).map((t) => publish({ issuerKeyId: t.issuerKeyId, serial: t.serial, notAfter: t.notAfter })),
+      );
+    }
+    return result;
   };
   // Every other method stays the store's own, bound to it.
   const wrapped = new Proxy(store, {
@@ -72,3 +78,5 @@ export function withRevocationPublishing(acme: AcmeState, publish: (r: Revoked) 
   });
   return { ...acme, store: wrapped };
 }
+
+const PUBLISH_BATCH = 64;

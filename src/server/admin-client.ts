@@ -68,17 +68,40 @@ export async function createEabKeyViaServer(config: Config, binding: string): Pr
   return JSON.parse(r.text) as { keyId: string; hmacKey: string; binding: string };
 }
 
-export async function revokeEabKeyViaServer(config: Config, keyId: string): Promise<boolean> {
-  const r = await adminRequest(config, 'DELETE', `/v1/admin/acme/eab-keys/${encodeURIComponent(keyId)}`);
-  if (r.status === 404) return false;
-  if (r.status !== 204) throw refused(r);
-  return true;
+export interface EabRevokeOptions {
+  readonly deactivateAccounts?: boolean;
+  readonly revokeCertificates?: boolean;
+  readonly reason?: number;
+  readonly requestedBy?: string;
+}
+
+export interface EabRevokeResult {
+  readonly deactivatedAccounts: string[];
+  readonly certificates?: { readonly revoked: number; readonly eventId: string | null; readonly serials: string[] };
+}
+
+/** null: no such key. */
+export async function revokeEabKeyViaServer(
+  config: Config,
+  keyId: string,
+  options: EabRevokeOptions = {},
+  server?: string,
+): Promise<EabRevokeResult | null> {
+  const body = Object.keys(options).length === 0 ? undefined : options;
+  const r = await adminRequest(config, 'DELETE', `/v1/admin/acme/eab-keys/${encodeURIComponent(keyId)}`, body, server);
+  if (r.status === 404) return null;
+  if (r.status === 204) return { deactivatedAccounts: [] };
+  if (r.status !== 200) throw refused(r);
+  return JSON.parse(r.text) as EabRevokeResult;
 }
 
 export interface RevokeRequest {
   readonly serial?: string;
   readonly spiffeId?: string;
   readonly spiffeIdPrefix?: string;
+  readonly requester?: { readonly kind: string; readonly id: string };
+  readonly eabBinding?: string;
+  readonly eabKeyId?: string;
   readonly reason?: number;
   readonly requestedBy?: string;
   readonly dryRun?: boolean;
@@ -88,6 +111,8 @@ export interface RevokeResult {
   readonly dryRun: boolean;
   readonly revoked: number;
   readonly wouldRevoke?: number;
+  /** The revocation event recorded; null or absent when nothing was revoked. */
+  readonly eventId?: string | null;
   readonly serials: string[];
 }
 

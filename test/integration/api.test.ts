@@ -238,6 +238,12 @@ describe('operators revoke through the admin API and the CLI', () => {
   const admin = () => ({ authorization: `Bearer ${readFileSync(join(server.dataDir, 'admin-token'), 'utf8').trim()}` });
   const revoke = (body: unknown, headers: Record<string, string> = admin()) =>
     https(server, 'POST', '/v1/admin/revocations', { headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  /** The newest revocation events. */
+  const events = async (): Promise<{ event_id: string }[]> => {
+    const res = await https(server, 'GET', '/v1/admin/revocations?limit=20', { headers: admin() });
+    assert.equal(res.status, 200, res.body);
+    return res.json().items;
+  };
 
   /** A fresh SVID for ns/sa and the TLS credentials to renew with it. */
   async function svid(ns: string, sa: string, bearer?: string): Promise<{ serial: string; tls: { cert: string; key: string } }> {
@@ -261,14 +267,16 @@ describe('operators revoke through the admin API and the CLI', () => {
     // Each token is a CLI run: mint them side by side.
     const [a, b, outside] = await Promise.all([svid('ledgerops', 'one'), svid('ledgerops', 'two'), svid('ledgeropsx', 'one')]);
 
+    const eventsBefore = await events();
     const dry = await server.cli(['revoke', '--prefix', `spiffe://${TD}/ns/ledgerops/`, '--dry-run']);
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, /would revoke 2 certificate/);
     assert.equal(await renews(a.tls), 201, 'a dry run revokes nothing');
+    assert.deepEqual(await events(), eventsBefore, 'a dry run records no event');
 
     const r = await server.cli(['revoke', '--prefix', `spiffe://${TD}/ns/ledgerops/`, '--reason', '1', '--requested-by', 'incident 42']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /revoked \d+ certificate/);
+    assert.match(r.stdout, /revoked 3 certificate\(s\) \(revocation event [0-9a-f-]{36}\)/);
     // The renewal above minted a third live certificate under the prefix: all are revoked.
     assert.ok(r.stdout.includes(a.serial) && r.stdout.includes(b.serial), r.stdout);
     assert.ok(!r.stdout.includes(outside.serial), r.stdout);
@@ -283,12 +291,57 @@ describe('operators revoke through the admin API and the CLI', () => {
     const detail = await https(server, 'GET', `/v1/admin/certificates/${a.serial}`, { headers: admin() });
     assert.equal(detail.status, 200, detail.body);
     const revocation = detail.json()[0].revocation;
+    const operator = { kind: 'operator', via: 'admin-api', requestedBy: 'incident 42', client: '127.0.0.1' };
     assert.equal(revocation.reason, 1);
-    assert.deepEqual(revocation.revoked_by, { kind: 'operator', via: 'admin-api', note: 'incident 42' });
+    assert.deepEqual(revocation.revoked_by, operator);
+    assert.equal(detail.json()[0].status, 'revoked');
+
+    // The event: who, when, why, by which selector, and exactly the certificates revoked.
+    const eventId = /revocation event ([0-9a-f-]{36})/.exec(r.stdout)![1]!;
+    assert.equal(revocation.event_id, eventId);
+    assert.equal((await events())[0]!.event_id, eventId);
+    const event = await https(server, 'GET', `/v1/admin/revocations/${eventId}`, { headers: admin() });
+    assert.equal(event.status, 200, event.body);
+    const e = event.json();
+    assert.deepEqual([e.reason, e.revoked_by, e.selector, e.certificate_count], [1, operator, { spiffeIdPrefix: `spiffe://${TD}/ns/ledgerops/` }, 3]);
+    assert.ok(Math.abs(Date.parse(e.at) - Date.now()) < 60_000, e.at);
+    const revokedSerials = r.stdout.split('\n').filter((l) => /^[0-9a-f]{32}$/.test(l));
+    assert.deepEqual(e.certificates.map((c: { serial: string }) => c.serial).sort(), revokedSerials.sort());
+    assert.ok(e.certificates.every((c: { spiffe_id: string }) => c.spiffe_id.startsWith(`spiffe://${TD}/ns/ledgerops/sa/`)));
+
+    // The inventory: revoked certificates are not live, in lists and in the counts.
+    const list = async (query: string) => {
+      const res = await https(server, 'GET', `/v1/admin/certificates?${query}`, { headers: admin() });
+      assert.equal(res.status, 200, res.body);
+      return res.json().items as { serial: string; status: string; revocation: { event_id: string } | null }[];
+    };
+    const prefix = `spiffe_id_prefix=spiffe://${TD}/ns/ledgerops/`;
+    assert.deepEqual(await list(`${prefix}&status=live`), [], 'nothing revoked is live');
+    const revokedItems = await list(`${prefix}&status=revoked`);
+    assert.deepEqual(revokedItems.map((i) => i.serial).sort(), revokedSerials.sort());
+    assert.ok(revokedItems.every((i) => i.status === 'revoked' && i.revocation?.event_id === eventId));
+    const neighbour = await list(`spiffe_id=spiffe://${TD}/ns/ledgeropsx/sa/one&status=live`);
+    assert.deepEqual(
+      neighbour.map((i) => [i.status, i.revocation]),
+      [
+        ['live', null],
+        ['live', null],
+      ],
+      'the neighbour and its renewal',
+    );
+    const stats = await https(server, 'GET', '/v1/admin/stats/live?group_by=spiffe_id_prefix&depth=2', { headers: admin() });
+    const groups = stats.json().groups as { key: string; count: number }[];
+    assert.equal(
+      groups.find((g) => g.key === `spiffe://${TD}/ns/ledgerops`),
+      undefined,
+      stats.body,
+    );
+    assert.equal(groups.find((g) => g.key === `spiffe://${TD}/ns/ledgeropsx`)?.count, 2, stats.body);
 
     const again = await revoke({ spiffeIdPrefix: `spiffe://${TD}/ns/ledgerops/` });
     assert.equal(again.status, 200, again.body);
-    assert.deepEqual(again.json(), { dryRun: false, revoked: 0, serials: [] }, 'already revoked: nothing more to do');
+    assert.deepEqual(again.json(), { dryRun: false, revoked: 0, eventId: null, serials: [] }, 'already revoked: nothing more to do');
+    assert.equal((await events())[0]!.event_id, eventId, 'and no event');
   });
 
   test('by serial and by exact SPIFFE ID through the API; a dry run answers the count and changes nothing', async () => {
@@ -300,7 +353,9 @@ describe('operators revoke through the admin API and the CLI', () => {
 
     const res = await revoke({ serial: one.serial.toUpperCase(), reason: 4 });
     assert.equal(res.status, 200, res.body);
-    assert.deepEqual(res.json(), { dryRun: false, revoked: 1, serials: [one.serial] });
+    const { eventId, ...rest } = res.json() as { eventId: string };
+    assert.deepEqual(rest, { dryRun: false, revoked: 1, serials: [one.serial] });
+    assert.match(eventId, /^[0-9a-f-]{36}$/);
     for (let i = 0; i < 2; i++) assert.equal(await renews(one.tls), 401);
 
     const byId = await revoke({ spiffeId: `spiffe://${TD}/ns/revexact/sa/one` });
@@ -321,7 +376,15 @@ describe('operators revoke through the admin API and the CLI', () => {
       { serial: live.serial, reason: 11 },
       { serial: live.serial, reason: '1' },
       { serial: live.serial, everything: true },
+      { requester: 'token:x' },
+      { requester: { kind: 'gateway', id: 'gw-1' } },
+      { requester: { kind: 'svid', id: '' } },
+      { requester: { kind: 'svid', id: `spiffe://${TD}/ns/payments/sa/api`, also: 1 } },
+      { eabBinding: 'Not_A_Label' },
+      { eabKeyId: 'key-1' },
+      { eabBinding: 'web', eabKeyId: 'eab_abc' },
     ];
+    const eventsBefore = await events();
     for (const body of bad) {
       const res = await revoke(body);
       assert.equal(res.status, 400, `${JSON.stringify(body)}: ${res.body}`);
@@ -334,6 +397,11 @@ describe('operators revoke through the admin API and the CLI', () => {
     assert.equal(wrong.status, 401, wrong.body);
 
     assert.equal(await renews(live.tls), 201, 'still valid after every refusal');
+    assert.deepEqual(await events(), eventsBefore, 'no refusal recorded an event');
+    const unknown = await https(server, 'GET', '/v1/admin/revocations/00000000-0000-4000-8000-000000000000', { headers: admin() });
+    assert.equal(unknown.status, 404, unknown.body);
+    const forged = await https(server, 'GET', '/v1/admin/revocations?cursor=bm90LWEtY3Vyc29y', { headers: admin() });
+    assert.equal(forged.status, 400, forged.body);
   });
 });
 

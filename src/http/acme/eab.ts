@@ -13,6 +13,9 @@ const MAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'];
 /** Binding names land in SPIFFE IDs and DNS name patterns, so they must be one DNS label. */
 export const BINDING_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
+/** Key ids as newEabKey makes them (`eab_` and 16 base64url characters); older ones may be up to 64. */
+export const EAB_KEY_ID_RE = /^eab_[A-Za-z0-9_-]{1,64}$/;
+
 export function newEabKey(binding: string): EabKey {
   if (!BINDING_RE.test(binding)) {
     throw new Error(`binding ${JSON.stringify(binding)} must be one lower-case DNS label (a-z, 0-9, "-", at most 63 characters)`);

@@ -66,7 +66,8 @@ export async function finalizeOrder(
       path: 'acme',
       // The order id goes into the ledger with the certificate: if this replica dies before the
       // order is marked valid, a later poll finds the certificate by it (see finalize-recovery).
-      requester: { kind: 'acme-account', accountId: account.id, binding: account.binding, orderId: order.id },
+      // The EAB key id lets an operator revoke what one key's accounts obtained from the ledger alone.
+      requester: { kind: 'acme-account', accountId: account.id, binding: account.binding, eabKeyId: account.eabKeyId, orderId: order.id },
       csr,
       client: deps.client ?? null,
       dnsNames: order.identifiers,

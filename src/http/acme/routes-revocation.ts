@@ -3,6 +3,7 @@
 import { X509Certificate, createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { readCertificateNames } from '../../pki/certificate-names.js';
+import type { RevokedBy } from '../../revocation/event.js';
 import { sendJson, type AcmeContext } from './context.js';
 import { isHostName } from './identifiers.js';
 import { fail } from './problems.js';
@@ -39,7 +40,7 @@ export function revocationRoutes(app: FastifyInstance, ctx: AcmeContext): void {
     }
     const serial = serialHex(cert!.serialNumber);
 
-    let revokedBy: { kind: 'account'; accountId: string } | { kind: 'certificate-key' };
+    let revokedBy: Extract<RevokedBy, { kind: 'account' | 'certificate-key' }>;
     if (signed.by === 'jwk') {
       // Signed with the certificate's own key: whoever holds it may revoke it.
       const same = signed.key.export({ format: 'der', type: 'spki' }).equals(cert!.publicKey.export({ format: 'der', type: 'spki' }));
@@ -54,15 +55,14 @@ export function revocationRoutes(app: FastifyInstance, ctx: AcmeContext): void {
       if (!allowed) fail('unauthorized', 'this account neither ordered the certificate nor holds valid authorizations for all its names');
       revokedBy = { kind: 'account', accountId: account.id };
     }
-    const first = await store.revoke({
-      issuerKeyId: issuer.issuerKeyId,
-      serial,
-      reason: reason as number,
-      notAfter: Date.parse(cert!.validTo),
+    const { eventId } = await store.revoke({
       revokedBy,
+      reason: reason as number,
+      selector: { serial },
+      targets: [{ issuerKeyId: issuer.issuerKeyId, serial, notAfter: Date.parse(cert!.validTo) }],
     });
-    if (!first) fail('alreadyRevoked', `certificate ${serial} is already revoked`);
-    req.log.info({ serial, reason, revokedBy }, 'certificate revoked');
+    if (eventId === null) fail('alreadyRevoked', `certificate ${serial} is already revoked`);
+    req.log.info({ serial, reason, revokedBy, eventId }, 'certificate revoked');
     return reply.code(200).send();
   });
 

@@ -1,6 +1,8 @@
 // AcmeStore on PostgreSQL (pg in production, PGlite in the embedded mode): the same SQL for both.
 
+import { randomUUID } from 'node:crypto';
 import type { JWK } from 'jose';
+import type { RevocationRequest, RevocationResult, RevocationTarget } from '../../revocation/event.js';
 import type { SqlClient } from '../../ledger/sql.js';
 import type {
   AcmeCertificate,
@@ -13,7 +15,6 @@ import type {
   LedgerCertificate,
   NewAuthorization,
   Order,
-  Revocation,
   StoredProblem,
 } from './store.js';
 
@@ -58,7 +59,14 @@ export class SqlAcmeStore implements AcmeStore {
     return rows.length === 1;
   }
 
-  async createAccount(a: Omit<Account, 'createdAt' | 'status'> & { eabKeyId: string | null }): Promise<CreateAccountResult> {
+  async revokeAccountsOfEabKey(keyId: string): Promise<string[]> {
+    const { rows } = await this.db.query<Row>(`UPDATE acme_accounts SET status = 'revoked' WHERE eab_key_id = $1 AND status = 'valid' RETURNING id`, [
+      keyId,
+    ]);
+    return rows.map((r) => String(r.id)).sort();
+  }
+
+  async createAccount(a: Omit<Account, 'createdAt' | 'status'>): Promise<CreateAccountResult> {
     const { rows } = await this.db.query<Row>(
       `INSERT INTO acme_accounts (id, key_thumbprint, jwk, status, contact, binding, eab_key_id)
        VALUES ($1, $2, $3::jsonb, 'valid', $4::jsonb, $5, $6)
@@ -312,13 +320,31 @@ export class SqlAcmeStore implements AcmeStore {
     return Number(rows[0]?.n ?? 0) === new Set(identifiers).size;
   }
 
-  async revoke(r: Revocation): Promise<boolean> {
+  async revoke(r: RevocationRequest): Promise<RevocationResult> {
+    const unique = new Map(r.targets.map((t) => [`${t.issuerKeyId}/${t.serial}`, t]));
+    const eventId = randomUUID();
+    // Data-modifying CTEs all run, in one statement and one transaction: the event exists exactly
+    // when at least one row was inserted, and counts those rows.
     const { rows } = await this.db.query<Row>(
-      `INSERT INTO revocations (issuer_key_id, serial, reason, revoked_by) VALUES ($1, $2, $3, $4::jsonb)
-       ON CONFLICT DO NOTHING RETURNING serial`,
-      [r.issuerKeyId, r.serial, r.reason, JSON.stringify(r.revokedBy)],
+      `WITH ins AS (
+         INSERT INTO revocations (issuer_key_id, serial, reason, revoked_by, event_id)
+         SELECT t.issuer_key_id, t.serial, $2, $3::jsonb, $4::uuid
+         FROM jsonb_to_recordset($1::jsonb) AS t(issuer_key_id text, serial text)
+         ON CONFLICT DO NOTHING RETURNING issuer_key_id, serial),
+       ev AS (
+         INSERT INTO revocation_events (event_id, reason, revoked_by, selector, certificate_count)
+         SELECT $4::uuid, $2, $3::jsonb, $5::jsonb, count(*) FROM ins HAVING count(*) > 0)
+       SELECT issuer_key_id, serial FROM ins`,
+      [
+        JSON.stringify([...unique.values()].map((t) => ({ issuer_key_id: t.issuerKeyId, serial: t.serial }))),
+        r.reason,
+        JSON.stringify(r.revokedBy),
+        eventId,
+        JSON.stringify(r.selector),
+      ],
     );
-    return rows.length === 1;
+    const revoked: RevocationTarget[] = rows.map((row) => unique.get(`${String(row.issuer_key_id)}/${String(row.serial)}`)!);
+    return { eventId: revoked.length > 0 ? eventId : null, revoked };
   }
 
   async revocation(issuerKeyId: string, serial: string): Promise<{ reason: number; revokedAt: number } | null> {
@@ -395,6 +421,7 @@ function account(r: Row): Account {
     status: r.status as Account['status'],
     contact: r.contact as string[],
     binding: (r.binding as string | null) ?? null,
+    eabKeyId: (r.eab_key_id as string | null) ?? null,
     createdAt: ms(r.created_at),
   };
 }

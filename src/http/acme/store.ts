@@ -4,6 +4,7 @@
 // they cross an IPC channel.
 
 import type { JWK } from 'jose';
+import type { RevocationRequest, RevocationResult } from '../../revocation/event.js';
 
 export type AccountStatus = 'valid' | 'deactivated' | 'revoked';
 export type AuthorizationStatus = 'pending' | 'valid' | 'invalid' | 'deactivated' | 'expired' | 'revoked';
@@ -27,6 +28,8 @@ export interface Account {
   readonly status: AccountStatus;
   readonly contact: readonly string[];
   readonly binding: string | null;
+  /** The EAB key that bound the account, if any. */
+  readonly eabKeyId: string | null;
   readonly createdAt: number;
 }
 
@@ -103,18 +106,6 @@ export interface NewAuthorization {
   readonly challenges: readonly { readonly id: string; readonly type: ChallengeType; readonly token: string }[];
 }
 
-export interface Revocation {
-  readonly issuerKeyId: string;
-  readonly serial: string;
-  readonly reason: number;
-  /** The certificate's expiry (ms): how long the revocation must be enforced. Not stored; the ledger has it. */
-  readonly notAfter: number;
-  readonly revokedBy:
-    | { readonly kind: 'account'; readonly accountId: string }
-    | { readonly kind: 'certificate-key' }
-    | { readonly kind: 'operator'; readonly via: 'admin-api'; readonly note: string | null };
-}
-
 export type CreateAccountResult = { readonly created: true; readonly account: Account } | { readonly created: false; readonly account: Account };
 
 export interface AcmeStore {
@@ -122,9 +113,14 @@ export interface AcmeStore {
   eabKey(keyId: string): Promise<EabKey | null>;
   /** Stops the key from binding new accounts; false when there is no such key. */
   revokeEabKey(keyId: string): Promise<boolean>;
+  /**
+   * valid → revoked (RFC 8555 §7.1.6: the server's deactivation) for every account the key bound;
+   * the ids of the accounts this call moved.
+   */
+  revokeAccountsOfEabKey(keyId: string): Promise<string[]>;
 
   /** Creates the account unless one holds the key already; then returns that one. */
-  createAccount(a: Omit<Account, 'createdAt' | 'status'> & { readonly eabKeyId: string | null }): Promise<CreateAccountResult>;
+  createAccount(a: Omit<Account, 'createdAt' | 'status'>): Promise<CreateAccountResult>;
   accountById(id: string): Promise<Account | null>;
   accountByThumbprint(thumbprint: string): Promise<Account | null>;
   updateContact(id: string, contact: readonly string[]): Promise<Account | null>;
@@ -180,8 +176,12 @@ export interface AcmeStore {
   /** Valid, unexpired authorizations of the account for every one of `identifiers`. */
   accountHoldsAuthorizations(accountId: string, identifiers: readonly string[], now: number): Promise<boolean>;
 
-  /** False when the certificate was revoked already. */
-  revoke(r: Revocation): Promise<boolean>;
+  /**
+   * Revokes the targets not revoked yet and records the decision as one revocation event, in one
+   * statement: there is never a revocation without its event, nor an event naming a certificate
+   * it did not revoke. No event when every target was revoked already.
+   */
+  revoke(r: RevocationRequest): Promise<RevocationResult>;
   revocation(issuerKeyId: string, serial: string): Promise<{ reason: number; revokedAt: number } | null>;
 }
 
@@ -189,6 +189,7 @@ export const ACME_STORE_METHODS = [
   'createEabKey',
   'eabKey',
   'revokeEabKey',
+  'revokeAccountsOfEabKey',
   'createAccount',
   'accountById',
   'accountByThumbprint',

@@ -4,7 +4,16 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { InvalidCursor, type CertificateFilter, type GroupBy, type LedgerReader } from '../../ledger/inventory.js';
+import {
+  CERTIFICATE_STATUSES,
+  InvalidCursor,
+  type CertificateFilter,
+  type CertificateStatus,
+  type GroupBy,
+  type LedgerReader,
+} from '../../ledger/inventory.js';
+import { REQUESTER_KINDS } from '../../revocation/event.js';
+import { BINDING_RE, EAB_KEY_ID_RE } from '../acme/eab.js';
 import { toPem } from '../../pki/certificate.js';
 import { problem, sendProblem } from '../problem.js';
 import { adminGuard } from './auth.js';
@@ -30,7 +39,12 @@ const listQuery = {
     issued_before: time,
     expires_after: time,
     expires_before: time,
-    status: { enum: ['live', 'expired'] },
+    // live: unexpired and not revoked; revoked: revoked, expired since or not; expired: the rest.
+    status: { enum: [...CERTIFICATE_STATUSES] },
+    requester_kind: { enum: [...REQUESTER_KINDS] },
+    requester_id: { type: 'string', minLength: 1, maxLength: 2048 },
+    acme_binding: { type: 'string', pattern: BINDING_RE.source },
+    eab_key_id: { type: 'string', pattern: EAB_KEY_ID_RE.source },
     limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
     cursor: { type: 'string', maxLength: 512 },
   },
@@ -44,7 +58,11 @@ interface ListQuery {
   issued_before?: string;
   expires_after?: string;
   expires_before?: string;
-  status?: 'live' | 'expired';
+  status?: CertificateStatus;
+  requester_kind?: string;
+  requester_id?: string;
+  acme_binding?: string;
+  eab_key_id?: string;
   limit: number;
   cursor?: string;
 }
@@ -90,6 +108,10 @@ export async function inventoryApi(app: FastifyInstance, deps: InventoryDeps): P
           ...(q.expires_after !== undefined && { expiresAfter: q.expires_after }),
           ...(q.expires_before !== undefined && { expiresBefore: q.expires_before }),
           ...(q.status !== undefined && { status: q.status }),
+          ...(q.requester_kind !== undefined && { requesterKind: q.requester_kind }),
+          ...(q.requester_id !== undefined && { requesterId: q.requester_id }),
+          ...(q.acme_binding !== undefined && { acmeBinding: q.acme_binding }),
+          ...(q.eab_key_id !== undefined && { eabKeyId: q.eab_key_id }),
           ...(q.cursor !== undefined && { cursor: q.cursor }),
         };
         return deps.reader.listCertificates(filter);
@@ -146,5 +168,40 @@ export async function inventoryApi(app: FastifyInstance, deps: InventoryDeps): P
       },
     },
     (req, reply) => guard(reply, () => deps.reader.recentDenials(req.query.limit, req.query.cursor)),
+  );
+
+  app.get<{ Querystring: { limit: number; cursor?: string } }>(
+    '/v1/admin/revocations',
+    {
+      schema: {
+        summary: 'Revocation events, newest first: who revoked, when, why, by which selector, how many certificates',
+        security: [{ adminToken: [] }],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 }, cursor: { type: 'string', maxLength: 512 } },
+        },
+      },
+    },
+    (req, reply) => guard(reply, () => deps.reader.revocationEvents(req.query.limit, req.query.cursor)),
+  );
+
+  app.get<{ Params: { eventId: string } }>(
+    '/v1/admin/revocations/:eventId',
+    {
+      schema: {
+        summary: 'One revocation event with the certificates it revoked',
+        security: [{ adminToken: [] }],
+        params: {
+          type: 'object',
+          properties: { eventId: { type: 'string', pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' } },
+        },
+      },
+    },
+    async (req, reply) => {
+      const event = await deps.reader.revocationEvent(req.params.eventId);
+      if (event === null) return sendProblem(reply, problem('not-found', `no revocation event ${req.params.eventId}`));
+      return event;
+    },
   );
 }
