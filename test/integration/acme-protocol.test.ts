@@ -533,3 +533,110 @@ describe('ACME revocation and renewal information', () => {
     assert.equal(unknown.status, 404);
   });
 });
+
+describe('operators revoke what the accounts of an EAB key or binding obtained', () => {
+  const adminHeaders = (): Record<string, string> => ({ authorization: `Bearer ${bench.adminToken}`, 'content-type': 'application/json' });
+  const get = async (path: string) => {
+    const r = await https(bench.server, 'GET', path, { headers: { authorization: `Bearer ${bench.adminToken}` } });
+    assert.equal(r.status, 200, `${path}: ${r.body}`);
+    return JSON.parse(r.body);
+  };
+  const serialOf = (chainPem: string): string => {
+    const hex = new X509Certificate(chainPem).serialNumber;
+    return (hex.length % 2 ? `0${hex}` : hex).toLowerCase();
+  };
+  async function accountWith(key: { keyId: string; hmacKey: string }): Promise<RawAcmeClient> {
+    const c = await new RawAcmeClient(bench.directoryUrl, bench.server.rootPem, await newAccountKey()).init();
+    const r = await c.newAccount(key);
+    assert.equal(r.status, 201, r.text);
+    return c;
+  }
+  async function issue(c: RawAcmeClient, host: string): Promise<string> {
+    const r = await completeOrder(c, [host], csrFor([host]).der, (t, ka) => bench.tokens.set(t, ka));
+    return serialOf(r.chainPem);
+  }
+
+  it('`acme eab revoke --deactivate-accounts --revoke-certificates`: its accounts are unauthorized and their certificates revoked as one event; another key of the binding keeps working until the binding is revoked', async () => {
+    const [k1, k2, k3] = await Promise.all([bench.eab('fleet'), bench.eab('fleet'), bench.eab('yard')]);
+    const [a, b, y] = await Promise.all([accountWith(k1), accountWith(k2), accountWith(k3)]);
+    const [sa, sb, sy] = await Promise.all([issue(a, name('eab1', 'fleet')), issue(b, name('eab2', 'fleet')), issue(y, name('eab3', 'yard'))]);
+    // The ledger is written behind the reply; the selectors read it.
+    await eventually(
+      'the three certificates in the ledger',
+      async () =>
+        (await get('/v1/admin/certificates?path=acme&limit=20')).items.filter((i: { serial: string }) => [sa, sb, sy].includes(i.serial)).length ===
+        3,
+      10_000,
+    );
+    assert.deepEqual(
+      (await get(`/v1/admin/certificates?eab_key_id=${k1.keyId}`)).items.map((i: { serial: string }) => i.serial),
+      [sa],
+    );
+    assert.equal((await get(`/v1/admin/certificates/${sb}`))[0].requester.eabKeyId, k2.keyId, 'the ledger names the EAB key');
+
+    // Refused options change nothing: the key still binds accounts afterwards.
+    for (const body of [{ revokeCertificates: true }, { deactivateAccounts: 'yes' }, { deactivateAccounts: true, reason: 7 }, { everything: true }]) {
+      const r = await https(bench.server, 'DELETE', `/v1/admin/acme/eab-keys/${k3.keyId}`, { headers: adminHeaders(), body: JSON.stringify(body) });
+      assert.equal(r.status, 400, `${JSON.stringify(body)}: ${r.body}`);
+      assert.match(String(r.headers['content-type']), /^application\/problem\+json/);
+    }
+    await (await accountWith(k3)).close();
+
+    const r = await bench.server.cli([
+      'acme',
+      'eab',
+      'revoke',
+      k1.keyId,
+      '--deactivate-accounts',
+      '--revoke-certificates',
+      '--reason',
+      '9',
+      '--requested-by',
+      'T-7',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /revoked 1 certificate\(s\) \(revocation event [0-9a-f-]{36}\)/);
+    assert.ok(r.stdout.includes(`account ${a.kid!.split('/').pop()}`), r.stdout);
+    const eventId = /revocation event ([0-9a-f-]{36})/.exec(r.stdout)![1]!;
+
+    // Whichever worker answers: each forgets a cached account within a second.
+    await eventually('the account to be refused', async () => errType(await a.post(a.kid!, '')) === acmeErr('unauthorized'), 5_000, 100);
+    const refused = await a.post(a.directory.newOrder!, { identifiers: [{ type: 'dns', value: name('eab1b', 'fleet') }] });
+    assert.equal(refused.status, 403);
+    assert.equal(errType(refused), acmeErr('unauthorized'));
+    assert.match(String(refused.json!.detail), /revoked/);
+    assert.equal((await b.post(b.kid!, '')).status, 200, 'an account of another key of the same binding still works');
+
+    const event = await get(`/v1/admin/revocations/${eventId}`);
+    assert.deepEqual(
+      [
+        event.reason,
+        event.selector,
+        event.revoked_by.requestedBy,
+        event.certificate_count,
+        event.certificates.map((c: { serial: string }) => c.serial),
+      ],
+      [9, { eabKeyId: k1.keyId }, 'T-7', 1, [sa]],
+    );
+    const first = (await get(`/v1/admin/certificates/${sa}`))[0];
+    assert.deepEqual([first.status, first.revocation.reason, first.revocation.event_id], ['revoked', 9, eventId]);
+
+    // By binding: what is left of "fleet" (b's certificate), not "yard"; a dry run first, which records nothing.
+    const revoke = (body: unknown) => https(bench.server, 'POST', '/v1/admin/revocations', { headers: adminHeaders(), body: JSON.stringify(body) });
+    const eventsBefore = (await get('/v1/admin/revocations')).items;
+    const dry = await revoke({ eabBinding: 'fleet', dryRun: true });
+    assert.deepEqual(JSON.parse(dry.body), { dryRun: true, revoked: 0, wouldRevoke: 1, serials: [sb] });
+    assert.deepEqual((await get('/v1/admin/revocations')).items, eventsBefore);
+    const byBinding = await revoke({ eabBinding: 'fleet', reason: 4, requestedBy: 'T-8' });
+    assert.equal(byBinding.status, 200, byBinding.body);
+    assert.deepEqual(JSON.parse(byBinding.body).serials, [sb]);
+    const newest = (await get('/v1/admin/revocations?limit=1')).items[0];
+    assert.deepEqual([newest.event_id, newest.selector, newest.certificate_count], [JSON.parse(byBinding.body).eventId, { eabBinding: 'fleet' }, 1]);
+    assert.equal((await get(`/v1/admin/certificates/${sy}`))[0].status, 'live');
+    assert.deepEqual(
+      (await get('/v1/admin/certificates?acme_binding=fleet&status=revoked')).items.map((i: { serial: string }) => i.serial).sort(),
+      [sa, sb].sort(),
+    );
+    await Promise.all([a.close(), b.close(), y.close()]);
+  });
+});

@@ -530,6 +530,8 @@ describe('bundle, health and metrics', () => {
       '/v1/admin/certificates/{serial}',
       '/v1/admin/stats/live',
       '/v1/admin/denials',
+      '/v1/admin/revocations',
+      '/v1/admin/revocations/{eventId}',
     ]) {
       assert.ok(doc.paths[path], `${path} is documented`);
     }

@@ -657,6 +657,50 @@ describe('refusals', () => {
   });
 });
 
+describe('operators revoke everything one gateway enrolled', () => {
+  test("by requester (the CLI, after a dry run): the gateway's certificates are revoked as one event; the RA's stay live", async () => {
+    const headers = {
+      authorization: `Bearer ${readFileSync(join(server.dataDir, 'admin-token'), 'utf8').trim()}`,
+      'content-type': 'application/json',
+    };
+    const get = async (path: string) => {
+      const r = await https(server, 'GET', path, { headers });
+      assert.equal(r.status, 200, `${path}: ${r.body}`);
+      return r.json();
+    };
+    const serials = async (requesterId: string, status: string): Promise<string[]> =>
+      (await get(`/v1/admin/certificates?requester_kind=est-client&requester_id=${encodeURIComponent(requesterId)}&status=${status}`)).items
+        .map((i: { serial: string }) => i.serial)
+        .sort();
+    // The ledger is written behind the reply; the selector reads it.
+    let enrolled: string[] = [];
+    await eventually("the gateway's device in the ledger", async () => (enrolled = await serials('gw-0042@gateways', 'live')).length >= 1, 10_000);
+    const forwarded = await serials('gw-ra-1@gateways', 'live');
+    assert.ok(forwarded.length >= 1, 'the RA forwarded a device CSR');
+
+    const selector = { requester: { kind: 'est-client', id: 'gw-0042@gateways' } };
+    const eventsBefore = (await get('/v1/admin/revocations')).items;
+    const dry = await https(server, 'POST', '/v1/admin/revocations', { headers, body: JSON.stringify({ ...selector, dryRun: true }) });
+    assert.equal(dry.status, 200, dry.body);
+    assert.deepEqual(dry.json().serials.sort(), enrolled);
+    assert.deepEqual((await get('/v1/admin/revocations')).items, eventsBefore, 'a dry run records no event');
+
+    const r = await server.cli(['revoke', '--requester', 'est-client:gw-0042@gateways', '--reason', '1', '--requested-by', 'gateway gw-0042 stolen']);
+    assert.equal(r.code, 0, r.stderr);
+    const eventId = /revocation event ([0-9a-f-]{36})/.exec(r.stdout)?.[1];
+    assert.ok(eventId, r.stdout);
+    const event = await get(`/v1/admin/revocations/${eventId}`);
+    assert.deepEqual(event.selector, selector);
+    assert.deepEqual([event.reason, event.revoked_by.kind, event.revoked_by.requestedBy], [1, 'operator', 'gateway gw-0042 stolen']);
+    assert.deepEqual(event.certificates.map((c: { serial: string }) => c.serial).sort(), enrolled);
+    assert.ok(event.certificates.every((c: { spiffe_id: string }) => c.spiffe_id.startsWith(`spiffe://${TD}/gateway/gw-0042/device/`)));
+
+    assert.deepEqual(await serials('gw-0042@gateways', 'live'), []);
+    assert.deepEqual(await serials('gw-0042@gateways', 'revoked'), enrolled);
+    assert.deepEqual(await serials('gw-ra-1@gateways', 'live'), forwarded, "another gateway's devices stay live");
+  });
+});
+
 describe('the ledger', () => {
   test('holds exactly the certificates clients received, gateway and device both named, and every refusal', async () => {
     await server.stop();
