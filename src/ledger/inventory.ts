@@ -47,7 +47,7 @@ export interface CertificateSummary {
   issued_at: string;
   recorded_at: string;
   status: CertificateStatus;
-  /** Set once the certificate is revoked; `event_id` names the revocation event (null only for rows older than events). */
+  /** Set once the certificate is revoked; `event_id` names its revocation event (null only if a replica on older code wrote it). */
   revocation: { reason: number; revoked_at: string; event_id: string | null } | null;
 }
 

@@ -471,6 +471,16 @@ describe('ACME revocation and renewal information', () => {
     assert.equal((await c.post(c.directory.revokeCert!, { certificate: der, reason: 4 })).status, 200);
     const twice = await c.post(c.directory.revokeCert!, { certificate: der });
     assert.equal(errType(twice), acmeErr('alreadyRevoked'));
+    // One event in the ledger, naming the account; the refused second attempt adds none.
+    const serial = new X509Certificate(r.chainPem).serialNumber.toLowerCase().padStart(32, '0');
+    const res = await https(bench.server, 'GET', '/v1/admin/revocations?limit=50', { headers: { authorization: `Bearer ${bench.adminToken}` } });
+    const mine = (
+      JSON.parse(res.body).items as { selector: { serial?: string }; revoked_by: unknown; reason: number; certificate_count: number }[]
+    ).filter((e) => e.selector.serial === serial);
+    assert.deepEqual(
+      mine.map((e) => [e.revoked_by, e.reason, e.certificate_count]),
+      [[{ kind: 'account', accountId: c.kid!.split('/').pop() }, 4, 1]],
+    );
   });
 
   it('revokes by another account that holds valid authorizations for every name of the certificate', async () => {
