@@ -10,6 +10,7 @@ import { parseDuration } from '../policy/duration.js';
 const USAGE = `usage: workload-ca inventory ls [--spiffe-id ID | --prefix SPIFFE_ID_PREFIX] [--path api|acme|est]
                               [--status live|expired|revoked] [--expires-within DURATION]
                               [--issued-after TIME] [--issued-before TIME] [--limit N] [--all]
+                              [--requester KIND:ID | --eab-binding NAME | --eab-key KEY_ID]
        workload-ca inventory show SERIAL [--pem]
        workload-ca inventory stats [--by trust_domain|path|spiffe_id_prefix] [--depth N]
        workload-ca inventory denials [--limit N] [--all]
@@ -47,6 +48,9 @@ export function parseInventoryArgs(argv: readonly string[], now: number = Date.n
         'expires-within': { type: 'string' },
         'issued-after': { type: 'string' },
         'issued-before': { type: 'string' },
+        requester: { type: 'string' },
+        'eab-binding': { type: 'string' },
+        'eab-key': { type: 'string' },
         limit: { type: 'string' },
         all: { type: 'boolean' },
         pem: { type: 'boolean' },
@@ -70,7 +74,21 @@ export function parseInventoryArgs(argv: readonly string[], now: number = Date.n
 
   switch (verb) {
     case 'ls': {
-      const wrong = only(['spiffe-id', 'prefix', 'path', 'status', 'expires-within', 'issued-after', 'issued-before', 'limit', 'all']) ?? limit();
+      const wrong =
+        only([
+          'spiffe-id',
+          'prefix',
+          'path',
+          'status',
+          'expires-within',
+          'issued-after',
+          'issued-before',
+          'requester',
+          'eab-binding',
+          'eab-key',
+          'limit',
+          'all',
+        ]) ?? limit();
       if (wrong) return { ok: false, reason: wrong };
       if (positionals.length > 0) return { ok: false, reason: `unexpected ${positionals[0]}` };
       if (v['spiffe-id'] !== undefined && v.prefix !== undefined) return { ok: false, reason: 'give --spiffe-id or --prefix, not both' };
@@ -88,6 +106,15 @@ export function parseInventoryArgs(argv: readonly string[], now: number = Date.n
       if (v.status !== undefined) q.set('status', v.status);
       if (v['issued-after'] !== undefined) q.set('issued_after', v['issued-after']);
       if (v['issued-before'] !== undefined) q.set('issued_before', v['issued-before']);
+      if (v.requester !== undefined) {
+        // KIND:ID, as `revoke --requester` takes it; the ID may itself hold colons.
+        const at = v.requester.indexOf(':');
+        if (at < 1 || at === v.requester.length - 1) return { ok: false, reason: '--requester must be KIND:ID, e.g. est-client:gw-0042@gateways' };
+        q.set('requester_kind', v.requester.slice(0, at));
+        q.set('requester_id', v.requester.slice(at + 1));
+      }
+      if (v['eab-binding'] !== undefined) q.set('acme_binding', v['eab-binding']);
+      if (v['eab-key'] !== undefined) q.set('eab_key_id', v['eab-key']);
       if (v['expires-within'] !== undefined) {
         const d = parseDuration(v['expires-within']);
         if (!d.ok) return { ok: false, reason: `--expires-within: ${d.reason}` };

@@ -28,6 +28,8 @@ test('ls maps each flag to the API filter of the same meaning; --expires-within 
   });
   assert.deepEqual(query(['stats', '--by', 'spiffe_id_prefix', '--depth', '3']), { group_by: 'spiffe_id_prefix', depth: '3' });
   assert.deepEqual(query(['denials']), {});
+  assert.deepEqual(query(['ls', '--requester', 'est-client:gw-1@gateways']), { requester_kind: 'est-client', requester_id: 'gw-1@gateways' });
+  assert.deepEqual(query(['ls', '--eab-binding', 'web', '--eab-key', 'eab_x']), { acme_binding: 'web', eab_key_id: 'eab_x' });
 });
 
 test('show takes one hex serial, any case; --json and --server apply everywhere', () => {
@@ -52,6 +54,7 @@ test('a bad command line is refused with the reason', () => {
   refused(['ls', '--limit', '0'], /--limit/);
   refused(['ls', '--limit', '5000'], /--limit/);
   refused(['ls', '--pem'], /--pem does not apply to `inventory ls`/);
+  refused(['ls', '--requester', 'est-client'], /KIND:ID/);
   refused(['show'], /one serial/);
   refused(['show', 'xyz'], /one serial/);
   refused(['stats', '--by', 'rule'], /--by must be/);
