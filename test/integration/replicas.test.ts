@@ -1,9 +1,14 @@
-// Stateless ACME replicas: two `serve` processes in production mode on one Postgres and one Redis,
+// Stateless replicas: two `serve` processes in production mode on one Postgres and one Redis,
 // behind a round-robin TCP balancer that gives every request a new connection, so consecutive
 // requests of one order land on different replicas. Nothing a replica keeps in memory can help.
+// Revocation end to end: for each path (ACME, API, EST, an operator's prefix), revoked through
+// replica A, refused by replica B within a second, with its event in the ledger.
 
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
 import { X509Certificate, randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { RawAcmeClient, completeOrder, newAccountKey } from '../support/acme-client.js';
@@ -13,6 +18,8 @@ import { revokeWithOwnKey } from '../support/revocation.js';
 import { createDatabase, freePort, startRedis, startRelay, type Relay, type TestDatabase, type TestRedis } from '../support/infra.js';
 import { https, startCli, startServer, type TestProcess, type TestServer } from '../support/server.js';
 import { eventually } from '../support/eventually.js';
+import { pkcs7Certificates } from '../support/est.js';
+import { scratchDir } from '../support/scratch.js';
 
 const ADMIN = `admin-${randomBytes(8).toString('hex')}`;
 const TD = 'workload-ca.test';
@@ -58,6 +65,17 @@ before(async () => {
   await new Promise<void>((r) => responder.listen(http01, '127.0.0.1', r));
   const bootstrap = await startServer({ workers: 1 });
   await bootstrap.stop();
+  // The default policy has no EST rule: devices bootstrap with a password, then renew themselves.
+  appendFileSync(
+    join(bootstrap.dataDir, 'policy.yaml'),
+    `  - name: est-bootstrap
+    match: { paths: [est], est: { auth: [basic] } }
+    grant: { spiffeId: 'spiffe://{trustDomain}/device/{requester.name}', defaultLifetime: 1h }
+  - name: est-renewal
+    match: { paths: [est], est: { auth: [svid] } }
+    grant: { spiffeId: '{requester.spiffeId}', defaultLifetime: 1h }
+`,
+  );
   const env = {
     DATABASE_URL: db.url(),
     REDIS_URL: redis.url,
@@ -67,6 +85,8 @@ before(async () => {
     WORKLOAD_CA_ACME_RESOLVER: dns.address,
     // The responder is on loopback, which validation refuses unless it is allowed.
     WORKLOAD_CA_ACME_ALLOWED_NETWORKS: '127.0.0.0/8',
+    // Tokens for the API path, from the development issuer the bootstrap created.
+    WORKLOAD_CA_DEV_TOKEN_ISSUER: 'true',
   };
   replicas = [await startServer({ workers: 1, dataDir: bootstrap.dataDir, env }), await startServer({ workers: 1, dataDir: bootstrap.dataDir, env })];
   worker = await startCli(['worker'], { ...replicas[0]!.env, WORKLOAD_CA_WORKER_METRICS_PORT: '0' }, /ledger worker running/);
@@ -247,5 +267,123 @@ describe('revocation across two replicas', () => {
       'a denial row',
       async () => (await db.query(`SELECT 1 FROM denials WHERE reason LIKE '%revoked%' AND requester_id LIKE $1`, [`%${serial}%`])).length >= 1,
     );
+    await revocationEvent(serial, { kind: 'certificate-key' }, { serial });
+  });
+
+  it('API: an SVID revoked by serial through replica A cannot renew on replica B within a second', async () => {
+    const { serial, tls } = await svid('e2eapi', 'one');
+    const renew = (): Promise<number> => renewOn(replicas[1]!, tls);
+    assert.equal(await renew(), 201, 'renews before it is revoked');
+    const r = await admin(replicas[0]!, { serial, reason: 1, requestedBy: 'e2e api' });
+    assert.deepEqual(r.serials, [serial]);
+    await eventually('replica B refuses the revoked SVID', async () => (await renew()) === 401, 1_000, 50);
+    await revocationEvent(serial, { kind: 'operator', requestedBy: 'e2e api' }, { serial }, 1);
+  });
+
+  it('admin revoke by prefix through replica A: every SVID of the namespace is refused on B within a second, a neighbour still renews', async () => {
+    const [a, b, outside] = await Promise.all([svid('e2eprefix', 'one'), svid('e2eprefix', 'two'), svid('e2eprefixx', 'one')]);
+    const prefix = `spiffe://${TD}/ns/e2eprefix/`;
+    const r = await admin(replicas[0]!, { spiffeIdPrefix: prefix, reason: 4 });
+    assert.deepEqual([...r.serials].sort(), [a.serial, b.serial].sort());
+    await eventually(
+      'replica B refuses both',
+      async () => (await renewOn(replicas[1]!, a.tls)) === 401 && (await renewOn(replicas[1]!, b.tls)) === 401,
+      1_000,
+      50,
+    );
+    assert.equal(await renewOn(replicas[1]!, outside.tls), 201, 'outside the prefix');
+    for (const s of [a.serial, b.serial]) await revocationEvent(s, { kind: 'operator' }, { spiffeIdPrefix: prefix }, 4);
+  });
+
+  it('EST: everything a Basic user enrolled, revoked by requester through replica A, cannot reenroll on replica B within a second', async () => {
+    const user = 'e2e-sensor';
+    const password = randomBytes(12).toString('hex');
+    const add = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'est', 'user', 'add', user], {
+      cwd: join(import.meta.dirname, '../..'),
+      env: { ...replicas[0]!.env, WORKLOAD_CA_EST_PASSWORD: password },
+      encoding: 'utf8',
+    });
+    assert.equal(add.status, 0, add.stderr);
+    const key = testKey('p256');
+    const est = (server: TestServer, op: string, auth: { basic?: string; tls?: { cert: string; key: string } }, csr = buildCsr({ key })) =>
+      https(server, 'POST', `/.well-known/est/${op}`, {
+        headers: {
+          'content-type': 'application/pkcs10',
+          ...(auth.basic !== undefined && { authorization: `Basic ${Buffer.from(auth.basic).toString('base64')}` }),
+        },
+        body: csr.der.toString('base64'),
+        ...auth.tls,
+      });
+    // Replica B reads the users file as A does (both mount the same data directory).
+    const enrolled = await est(replicas[0]!, 'simpleenroll', { basic: `${user}:${password}` });
+    assert.equal(enrolled.status, 200, enrolled.body);
+    const scratch = scratchDir('wlca-e2e-est-');
+    const leaf = new X509Certificate(pkcs7Certificates(scratch, enrolled.body)[0]!);
+    const serial = leaf.serialNumber.toLowerCase();
+    const tls = { cert: leaf.toString(), key: key.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() };
+    // Reenroll keeps the SAN the certificate has.
+    const sameName = buildCsr({ key, extensions: [sanExtension({ uris: [leaf.subjectAltName!.replace(/^URI:/, '')] })] });
+    const reenroll = async (): Promise<number> => (await est(replicas[1]!, 'simplereenroll', { tls }, sameName)).status;
+    assert.equal(await reenroll(), 200, 'reenrolls before it is revoked');
+
+    await eventually(
+      'the ledger rows',
+      async () => (await db.query(`SELECT 1 FROM certificates WHERE serial = $1 AND requester_id = $2`, [serial, user])).length === 1,
+    );
+    const r = await admin(replicas[0]!, { requester: { kind: 'est-client', id: user } });
+    assert.ok(r.serials.includes(serial), JSON.stringify(r));
+    await eventually('replica B refuses the revoked certificate', async () => (await reenroll()) === 401, 1_000, 50);
+    await revocationEvent(serial, { kind: 'operator' }, { requester: { kind: 'est-client', id: user } });
   });
 });
+
+/** A fresh SVID from replica A for ns/sa, through a development token, and the TLS credentials to renew with it. */
+async function svid(ns: string, sa: string): Promise<{ serial: string; tls: { cert: string; key: string } }> {
+  const t = await replicas[0]!.cli(['token', '--namespace', ns, '--service-account', sa]);
+  assert.equal(t.code, 0, t.stderr);
+  const key = testKey('p256');
+  const res = await https(replicas[0]!, 'POST', '/v1/svids', {
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${t.stdout.trim()}` },
+    body: JSON.stringify({ csr: buildCsr({ key }).pem }),
+  });
+  assert.equal(res.status, 201, res.body);
+  const serial: string = res.json().serial;
+  await eventually('the ledger row', async () => (await db.query('SELECT 1 FROM certificates WHERE serial = $1', [serial])).length === 1);
+  return {
+    serial,
+    tls: { cert: res.json().certificate + res.json().chain, key: key.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() },
+  };
+}
+
+/** mTLS renewal on one replica, on a new connection; the status. */
+async function renewOn(server: TestServer, tls: { cert: string; key: string }): Promise<number> {
+  const res = await https(server, 'POST', '/v1/svids', {
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ csr: buildCsr().pem }),
+    ...tls,
+  });
+  return res.status;
+}
+
+async function admin(server: TestServer, body: Record<string, unknown>): Promise<{ revoked: number; serials: string[]; eventId: string }> {
+  const r = await https(server, 'POST', '/v1/admin/revocations', {
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  assert.equal(r.status, 200, r.body);
+  return r.json();
+}
+
+/** The ledger's revocation event for this serial: who, which selector, why. */
+async function revocationEvent(serial: string, by: Record<string, unknown>, selector: Record<string, unknown>, reason?: number): Promise<void> {
+  const rows = await db.query<{ revoked_by: Record<string, unknown>; selector: Record<string, unknown>; reason: number; certificate_count: number }>(
+    `SELECT e.revoked_by, e.selector, e.reason, e.certificate_count FROM revocation_events e JOIN revocations r USING (event_id) WHERE r.serial = $1`,
+    [serial],
+  );
+  assert.equal(rows.length, 1, `one event for ${serial}`);
+  const e = rows[0]!;
+  for (const [k, v] of Object.entries(by)) assert.deepEqual(e.revoked_by[k], v, `revoked_by.${k}`);
+  assert.deepEqual(e.selector, selector);
+  if (reason !== undefined) assert.equal(e.reason, reason);
+  assert.ok(e.certificate_count >= 1);
+}
