@@ -116,7 +116,14 @@ test('the defaults are the ones the CA always had', () => {
     trustDomain: 'workload-ca.test',
     workers: availableParallelism(),
     policyFile: d('policy.yaml'),
-    ca: { rootCert: d('ca/root-ca.pem'), issuingCert: d('ca/issuing-ca.pem'), issuingKey: d('ca/issuing-ca.key') },
+    ca: {
+      rootCert: d('ca/root-ca.pem'),
+      issuingCert: d('ca/issuing-ca.pem'),
+      issuingKey: d('ca/issuing-ca.key'),
+      signer: 'file',
+      allowUnencryptedKey: false,
+      pkcs11: null,
+    },
     tls: {
       cert: d('tls/server.pem'),
       key: d('tls/server.key'),
@@ -141,6 +148,7 @@ test('the defaults are the ones the CA always had', () => {
     worker: { concurrency: 8, metricsHost: '127.0.0.1', metricsPort: 9464 },
     est: { usersFile: d('est-users.json'), trustAnchors: [], trustRegistrationAuthorities: false, labels: {} },
     acme: {
+      nonceKeyFile: d('ca/acme-nonce.key'),
       externalAccountRequired: true,
       termsOfService: null,
       publicUrl: null,
