@@ -124,7 +124,7 @@ function findObjects(t: Token, template: ReturnType<typeof keyTemplate>): Handle
 
 function describeKey(cfg: Pkcs11Config): string {
   const parts = [cfg.keyLabel === null ? null : `label ${JSON.stringify(cfg.keyLabel)}`, cfg.keyId === null ? null : `id ${cfg.keyId}`];
-  return `the EC key with ${parts.filter((p) => p !== null).join(' and ')} in token ${JSON.stringify(cfg.tokenLabel)}`;
+  return `EC key with ${parts.filter((p) => p !== null).join(' and ')} in token ${JSON.stringify(cfg.tokenLabel)}`;
 }
 
 /** Sessions for signing, one operation each at a time; a caller waits for a free one. */
@@ -166,7 +166,7 @@ export async function openPkcs11Signer(cfg: Pkcs11Config, certificateDer: Buffer
   const token = await openToken(cfg, false);
   try {
     const found = findObjects(token, keyTemplate(token, cfg, token.b.CKO_PRIVATE_KEY));
-    if (found.length !== 1) throw new Error(`${found.length === 0 ? 'found no' : 'found more than one'} ${describeKey(cfg)}`);
+    if (found.length !== 1) throw new Error(`found ${found.length === 0 ? 'no' : 'more than one'} ${describeKey(cfg)}`);
     const key = found[0]!;
     const { b, lib } = token;
     const pool = new SessionPool(
@@ -193,7 +193,7 @@ export async function openPkcs11Signer(cfg: Pkcs11Config, certificateDer: Buffer
     const probe = Buffer.from(`workload-ca key check ${Date.now()}`);
     if (!verify('sha256', probe, { key: certificate.publicKey, dsaEncoding: 'der' }, await sign(probe))) {
       pool.closeAll();
-      throw new Error(`${describeKey(cfg)} does not match the issuing certificate`);
+      throw new Error(`the ${describeKey(cfg)} does not match the issuing certificate`);
     }
     const spki = spkiDer(certificate.publicKey);
     return {
@@ -221,7 +221,7 @@ export async function generatePkcs11Key(cfg: Pkcs11Config): Promise<Buffer> {
   const { b, lib } = token;
   try {
     if (findObjects(token, keyTemplate(token, cfg, b.CKO_PRIVATE_KEY)).length > 0) {
-      throw new Error(`refusing to overwrite ${describeKey(cfg)}`);
+      throw new Error(`refusing to overwrite the ${describeKey(cfg)}`);
     }
     const naming = [
       ...(cfg.keyLabel === null ? [] : [{ type: b.CKA_LABEL, value: cfg.keyLabel }]),
