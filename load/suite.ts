@@ -1,6 +1,8 @@
 // `npm run bench`: the production suite. One server in production mode (Redis queue, Postgres
 // ledger, a ledger worker) and four scenarios against it, one after another: the issuance API
-// at 1 and 64 clients, EST at 64, whole ACME orders at 64, and the 70/20/10 mix at 64. For each:
+// at 1 and 64 clients, EST at 64, whole ACME orders at 64, and the 70/20/10 mix at 64; then the
+// API at 64 again against a second server whose issuing key is in an HSM (SoftHSM2, through
+// PKCS#11), reported as a ratio to the first (an encrypted key file). For each:
 // throughput, latency percentiles, errors, sampled certificates verified, the server processes'
 // peak RSS, and how long after the load stopped the ledger held every certificate received.
 // The table is printed and written into BENCHMARKS.md with the machine and the command.
@@ -24,14 +26,15 @@ const USAGE = `usage: npm run bench -- [options]
   --duration SECONDS   measured seconds per scenario (default 10)
   --warmup SECONDS     unmeasured seconds before each (default 2)
   --clients N          clients of the concurrent levels (default 64)
-  --only LIST          some of api1,api,est,acme,mixed (default: all)
+  --only LIST          some of api1,api,est,acme,mixed,api-hsm (default: all; api-hsm
+                       needs SoftHSM2 and is compared with api when both run)
   --workers N|auto     serving processes (default auto: one per core)
   --verify N           certificates checked per scenario (default 20)
   --cpu-prof-dir DIR   run the server under node --cpu-prof
   --no-write           print only; do not update BENCHMARKS.md
   --json FILE          also write the results as JSON`;
 
-const LEVELS = ['api1', 'api', 'est', 'acme', 'mixed'] as const;
+const LEVELS = ['api1', 'api', 'est', 'acme', 'mixed', 'api-hsm'] as const;
 type LevelName = (typeof LEVELS)[number];
 
 /** The issue's targets for the 2-core machine, shown next to each figure rather than asserted. */
@@ -41,6 +44,7 @@ const TARGETS: Record<LevelName, string> = {
   est: '≥ 3,000/s',
   acme: '≥ 600 orders/s, p99 ≤ 250 ms',
   mixed: '-',
+  'api-hsm': '-',
 };
 
 interface LevelReport {
@@ -81,18 +85,21 @@ async function main(): Promise<number> {
   }
 
   console.error('preparing: production server, tokens, CSRs, gateways…');
-  const suite = await startSuiteServer({
-    workers: values.workers === 'auto' ? 'auto' : Number(values.workers),
+  const serverOptions = {
+    workers: values.workers === 'auto' ? ('auto' as const) : Number(values.workers),
     cpuProfDir: values['cpu-prof-dir'] ?? null,
     identities: 16,
     csrs: 512,
     gateways: 8,
-  });
-  const stopOnSignal = (): void => void suite.stop().finally(() => process.exit(130));
+  };
+  const suite = await startSuiteServer(serverOptions);
+  // The server the current level runs against: the HSM level has one of its own.
+  let active: SuiteServer = suite;
+  const stopOnSignal = (): void => void Promise.all([suite.stop(), active.stop()]).finally(() => process.exit(130));
   process.once('SIGINT', stopOnSignal);
   const memory = new RssSampler(() => [
-    { pid: suite.server.pid, role: 'serve' },
-    { pid: suite.server.ledgerWorkerPid(), role: 'ledger worker' },
+    { pid: active.server.pid, role: 'serve' },
+    { pid: active.server.ledgerWorkerPid(), role: 'ledger worker' },
   ]).start();
   const machine = machineInfo();
   const command = commandLine();
@@ -101,9 +108,14 @@ async function main(): Promise<number> {
   try {
     for (const name of LEVELS.filter((l) => only.includes(l))) {
       const c = name === 'api1' ? 1 : clients;
+      if (name === 'api-hsm') {
+        console.error('preparing: a second production server with its issuing key in SoftHSM2 (PKCS#11)…');
+        active = await startSuiteServer({ ...serverOptions, gateways: 1, signer: 'pkcs11' });
+        received.length = 0;
+      }
       console.error(`${name}: ${c} client(s), ${warmup}s warm-up + ${duration}s measured…`);
       memory.reset();
-      const drive = await runClosedLoop(mixFor(name, suite, c, duration + warmup), {
+      const drive = await runClosedLoop(mixFor(name, active, c, duration + warmup), {
         concurrency: c,
         warmupSeconds: warmup,
         durationSeconds: duration,
@@ -111,7 +123,7 @@ async function main(): Promise<number> {
       });
       const stoppedAt = performance.now();
       received.push(...drive.serials);
-      const ledger = await awaitLedger(received, suite.server.ledgerSerials!, stoppedAt);
+      const ledger = await awaitLedger(received, active.server.ledgerSerials!, stoppedAt);
       const report: LevelReport = {
         name,
         clients: c,
@@ -122,16 +134,19 @@ async function main(): Promise<number> {
       };
       reports.push(report);
       printLevel(report);
-      const died = suite.server.exitedEarly();
-      if (died) throw new Error(`${died}:\n${suite.server.output().slice(-4000)}`);
+      const died = active.server.exitedEarly();
+      if (died) throw new Error(`${died}:\n${active.server.output().slice(-4000)}`);
     }
   } finally {
     memory.stop();
     await suite.stop();
+    if (active !== suite) await active.stop();
   }
 
   const table = markdown(reports);
   console.log(`\n${table}`);
+  const ratio = signerRatio(reports);
+  if (ratio) console.log(`\n${ratio}`);
   const section = sectionText(machine, command, suite.server.workers, table, reports);
   if (!values['no-write']) {
     replaceSection('production-suite', section);
@@ -150,6 +165,7 @@ function mixFor(name: LevelName, s: SuiteServer, clients: number, seconds: numbe
   switch (name) {
     case 'api1':
     case 'api':
+    case 'api-hsm':
       return [entry(s.api as Scenario<unknown>, 1)];
     case 'est':
       return [entry(s.est as Scenario<unknown>, 1)];
@@ -186,7 +202,7 @@ function markdown(reports: readonly LevelReport[]): string {
     const workerMiB = Math.max(0, ...r.memory.filter((m) => m.role === 'ledger worker').map((m) => m.peakMiB));
     const lag = r.ledger.lagSeconds === null ? `missing ${r.ledger.missing.length}` : r.ledger.lagSeconds.toFixed(1);
     return r.drive.kinds.map((k, i) => {
-      const label = r.name === 'mixed' ? `mixed: ${k.kind}` : r.name === 'api1' ? 'api' : r.name;
+      const label = r.name === 'mixed' ? `mixed: ${k.kind}` : r.name === 'api1' ? 'api' : r.name === 'api-hsm' ? 'api, key in SoftHSM2' : r.name;
       const verified = r.verification[i]!;
       const perSecond = r.name === 'acme' || k.kind === 'acme' ? `${k.perSecond.toFixed(0)} orders` : k.perSecond.toFixed(0);
       return `| ${label} | ${r.clients} | ${perSecond} | ${k.latencyMs.p50.toFixed(1)} | ${k.latencyMs.p95.toFixed(1)} | ${k.latencyMs.p99.toFixed(1)} | ${k.errors.total} | ${verified.checked - verified.failures.length}/${verified.checked} | ${serveMiB} / ${workerMiB} | ${lag} | ${i === 0 ? TARGETS[r.name] : ''} |`;
@@ -202,6 +218,7 @@ function markdown(reports: readonly LevelReport[]): string {
 function sectionText(machine: MachineInfo, command: string, workers: number, table: string, reports: readonly LevelReport[]): string {
   const mixed = reports.find((r) => r.name === 'mixed');
   const mixedTotal = mixed ? mixed.drive.kinds.reduce((s, k) => s + k.perSecond, 0) : null;
+  const ratio = signerRatio(reports);
   return [
     `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}; the load tool, Postgres and Redis share the same cores.`,
     '',
@@ -211,7 +228,20 @@ function sectionText(machine: MachineInfo, command: string, workers: number, tab
     '',
     table,
     ...(mixedTotal === null ? [] : ['', `Mixed total: ${mixedTotal.toFixed(0)} certificates/s.`]),
+    ...(ratio === null ? [] : ['', ratio]),
   ].join('\n');
+}
+
+/** API issuance with the key in SoftHSM2 against the encrypted key file, both measured in this run. */
+function signerRatio(reports: readonly LevelReport[]): string | null {
+  const file = reports.find((r) => r.name === 'api')?.drive.kinds[0];
+  const hsm = reports.find((r) => r.name === 'api-hsm')?.drive.kinds[0];
+  if (!file || !hsm || file.perSecond === 0) return null;
+  return (
+    `Signer: API at ${reports.find((r) => r.name === 'api')!.clients} clients with the issuing key in SoftHSM2 (PKCS#11) ${hsm.perSecond.toFixed(0)}/s ` +
+    `against an encrypted key file ${file.perSecond.toFixed(0)}/s: ratio ${(hsm.perSecond / file.perSecond).toFixed(2)} ` +
+    `(p99 ${hsm.latencyMs.p99.toFixed(1)} ms against ${file.latencyMs.p99.toFixed(1)} ms).`
+  );
 }
 
 main().then(

@@ -14,6 +14,8 @@ command -v lego >/dev/null || need_pkgs+=(lego)
 # nginx with its stream (TCP) module: the load balancer of the multi-replica test.
 command -v nginx >/dev/null || need_pkgs+=(nginx)
 [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || need_pkgs+=(libnginx-mod-stream)
+# SoftHSM2: the HSM the PKCS#11 signer is tested against (tests make their own tokens).
+command -v softhsm2-util >/dev/null || need_pkgs+=(softhsm2)
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

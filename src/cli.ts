@@ -25,10 +25,12 @@ const USAGE = `usage: workload-ca <command>
 
   serve                                 start the CA (embedded mode unless DATABASE_URL/REDIS_URL are set)
   worker                                write audit events from the Redis queue into the Postgres ledger
-  init DIR [--trust-domain TD] [--organization O] [--passphrase-file F]
-                                        create a root CA and an issuing CA (ECDSA P-256) in DIR;
-                                        keys are encrypted when a passphrase is given (the file, or
-                                        WORKLOAD_CA_KEY_PASSPHRASE)
+  init DIR [--trust-domain TD] [--organization O] [--passphrase-file F] [--pkcs11]
+                                        create a root CA and an issuing CA (ECDSA P-256) in DIR, the
+                                        root key apart in DIR/root (keep it offline), and the ACME
+                                        nonce key; keys are encrypted when a passphrase is given (the
+                                        file, or WORKLOAD_CA_KEY_PASSPHRASE); --pkcs11 makes the
+                                        issuing key inside the HSM token of the ca.pkcs11 settings
   migrate                               apply the ledger migrations (Postgres with DATABASE_URL, else embedded)
   policy check FILE                     validate a policy; lists every problem with its line
   token --namespace NS --service-account SA [--ttl SECONDS]
@@ -72,10 +74,19 @@ async function init(args: string[]): Promise<Exit> {
       'trust-domain': { type: 'string' },
       organization: { type: 'string' },
       'passphrase-file': { type: 'string' },
+      pkcs11: { type: 'boolean' },
     },
   });
   if (positionals.length !== 1) {
-    console.error('usage: workload-ca init DIR [--trust-domain TD] [--organization O] [--passphrase-file F]');
+    console.error('usage: workload-ca init DIR [--trust-domain TD] [--organization O] [--passphrase-file F] [--pkcs11]');
+    return 2;
+  }
+  // The HSM is the one serve will use: the same settings name the token and the key.
+  const pkcs11 = values.pkcs11 ? config().ca.pkcs11 : null;
+  if (values.pkcs11 && pkcs11 === null) {
+    console.error(
+      'init: --pkcs11 needs ca.signer: pkcs11 and its ca.pkcs11 settings (WORKLOAD_CA_SIGNER=pkcs11, WORKLOAD_CA_PKCS11_MODULE, _TOKEN_LABEL, _KEY_LABEL or _KEY_ID, _PIN_FILE)',
+    );
     return 2;
   }
   // Without --passphrase-file, the one the CA will serve with (ca.passphraseFile, ca.passphrase).
@@ -84,14 +95,17 @@ async function init(args: string[]): Promise<Exit> {
     trustDomain: values['trust-domain'] ?? config().trustDomain,
     ...(values.organization ? { organization: values.organization } : {}),
     ...(passphrase ? { passphrase } : {}),
+    ...(pkcs11 ? { pkcs11 } : {}),
   });
   if (!result.ok) {
     console.error(`init: ${result.reason}`);
     return 1;
   }
   const p = result.paths;
-  console.log(`root CA:    ${p.rootCert} (key ${p.rootKey})\nissuing CA: ${p.issuingCert} (key ${p.issuingKey})`);
-  console.log(passphrase ? 'private keys are encrypted PKCS#8 (mode 0600)' : 'private keys are unencrypted PKCS#8 (mode 0600)');
+  const issuingKey = pkcs11 ? `in token ${JSON.stringify(pkcs11.tokenLabel)}, not extractable` : p.issuingKey;
+  console.log(`root CA:    ${p.rootCert} (key ${p.rootKey})\nissuing CA: ${p.issuingCert} (key ${issuingKey})\nACME nonce key: ${p.nonceKey}`);
+  console.log(passphrase ? 'key files are encrypted PKCS#8 (mode 0600)' : 'key files are unencrypted PKCS#8 (mode 0600)');
+  console.log(`move ${join(p.rootKey, '..')} offline: serving never reads the root key`);
   return 0;
 }
 

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { prepareProduction } from './production.js';
+import { prepareProduction, type BenchSigner } from './production.js';
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 // The compiled CLI, as users run it (the bench scripts build first); tsx would add its own overhead.
@@ -50,11 +50,13 @@ export interface EmbeddedOptions {
   readonly production: boolean;
   /** More settings for the server (the ACME bench's validation ports and resolver). */
   readonly env?: NodeJS.ProcessEnv;
+  /** Production only: where the issuing key lives (default an encrypted key file). */
+  readonly signer?: BenchSigner;
 }
 
 export async function startEmbeddedServer(opts: EmbeddedOptions): Promise<EmbeddedServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'wlca-bench-'));
-  const backend = opts.production ? await prepareProduction(PROJECT_ROOT, CLI, dataDir, opts.trustDomain) : null;
+  const backend = opts.production ? await prepareProduction(PROJECT_ROOT, CLI, dataDir, opts.trustDomain, opts.signer ?? 'file') : null;
   const env = { ...serverEnv(dataDir, opts), ...backend?.env };
   const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', resolve(opts.cpuProfDir)] : [];
   const child = spawn(process.execPath, [...nodeArgs, ...CLI, 'serve'], { env, cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });

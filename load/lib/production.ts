@@ -14,6 +14,10 @@ import { AUDIT_QUEUE } from '../../src/audit/queue-names.js';
 import { DEV_TOKEN_AUDIENCE, DEV_TOKEN_ISSUER } from '../../src/config/config.js';
 import { defaultPolicyYaml } from '../../src/policy/index.js';
 import { createDatabase, type TestDatabase } from '../../test/support/infra.js';
+import { makeToken } from '../../test/support/softhsm.js';
+
+/** Where the bench server's issuing key lives: an encrypted key file, or a SoftHSM2 token. */
+export type BenchSigner = 'file' | 'pkcs11';
 
 export interface ProductionBackend {
   readonly env: NodeJS.ProcessEnv;
@@ -25,7 +29,13 @@ export interface ProductionBackend {
   cleanup(): Promise<void>;
 }
 
-export async function prepareProduction(root: string, cli: string[], dataDir: string, trustDomain: string): Promise<ProductionBackend> {
+export async function prepareProduction(
+  root: string,
+  cli: string[],
+  dataDir: string,
+  trustDomain: string,
+  signer: BenchSigner = 'file',
+): Promise<ProductionBackend> {
   const db = await createDatabase();
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const prefix = `wlca-bench-${randomBytes(4).toString('hex')}`;
@@ -35,9 +45,12 @@ export async function prepareProduction(root: string, cli: string[], dataDir: st
     WORKLOAD_CA_REDIS_PREFIX: prefix,
     WORKLOAD_CA_DEV_TOKEN_ISSUER: 'true',
     WORKLOAD_CA_WORKER_METRICS_PORT: '0',
+    // As an operator would run it: production refuses a plain key file.
+    ...(signer === 'file' ? { WORKLOAD_CA_KEY_PASSPHRASE: 'bench passphrase' } : makeToken(`bench-${randomBytes(3).toString('hex')}`).caEnv),
   };
   const base = { ...process.env, WORKLOAD_CA_DATA_DIR: dataDir, WORKLOAD_CA_TRUST_DOMAIN: trustDomain, ...env };
-  await promisify(execFile)(process.execPath, [...cli, 'init', join(dataDir, 'ca'), '--trust-domain', trustDomain], { cwd: root, env: base });
+  const hsm = signer === 'pkcs11' ? ['--pkcs11'] : [];
+  await promisify(execFile)(process.execPath, [...cli, 'init', join(dataDir, 'ca'), '--trust-domain', trustDomain, ...hsm], { cwd: root, env: base });
   writeFileSync(join(dataDir, 'policy.yaml'), defaultPolicyYaml({ trustDomain, tokenIssuer: DEV_TOKEN_ISSUER, audience: DEV_TOKEN_AUDIENCE }));
 
   let worker: ChildProcess | null = null;

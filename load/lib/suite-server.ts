@@ -16,6 +16,7 @@ import type { Scenario } from '../../test/support/scenarios/scenario.js';
 import type { IssuedSample } from '../../test/support/verify.js';
 import { prepareRequests as prepareApiRequests } from '../../test/support/workload.js';
 import { startEmbeddedServer, type EmbeddedServer } from './embedded-server.js';
+import type { BenchSigner } from './production.js';
 import { mintCredentials } from './tokens.js';
 
 export interface SuiteServerOptions {
@@ -25,6 +26,8 @@ export interface SuiteServerOptions {
   readonly identities: number;
   readonly csrs: number;
   readonly gateways: number;
+  /** Where the issuing key lives (default an encrypted key file). */
+  readonly signer?: BenchSigner;
 }
 
 export interface SuiteServer {
@@ -49,6 +52,7 @@ export async function startSuiteServer(o: SuiteServerOptions): Promise<SuiteServ
     trustDomain: TRUST_DOMAIN,
     cpuProfDir: o.cpuProfDir,
     production: true,
+    ...(o.signer ? { signer: o.signer } : {}),
     env: {
       WORKLOAD_CA_CONFIG: world.configFile,
       WORKLOAD_CA_ACME_HTTP01_PORT: String(responder.port),

@@ -59,6 +59,7 @@ function describe(event: AuditEvent): Record<string, unknown> {
       dnsNames: event.dnsNames,
       ipAddresses: event.ipAddresses,
       notAfter: event.notAfter,
+      ...(event.capped ? { capped: event.capped } : {}),
     };
   }
   return {

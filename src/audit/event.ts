@@ -43,6 +43,8 @@ export interface IssuedEvent extends EventBase {
   readonly notAfter: string;
   /** The certificate, base64 DER. */
   readonly certificate: string;
+  /** Present when notAfter is earlier than the policy granted: the issuing CA expires first. */
+  readonly capped?: 'issuing-ca-expiry';
 }
 
 export interface DeniedEvent extends Omit<EventBase, 'requester'> {

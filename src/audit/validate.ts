@@ -55,6 +55,7 @@ const schema = {
         notBefore: time,
         notAfter: time,
         certificate: { type: 'string', pattern: '^[A-Za-z0-9+/]+=*$' },
+        capped: { enum: ['issuing-ca-expiry'] },
       },
     },
     {

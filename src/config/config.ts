@@ -72,7 +72,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const resolved = resolveSettings(checked.settings, {
     cwd,
     file,
-    passphraseFileFromEnvironment: [...fromEnvironment].some((s) => s.key === 'ca.passphraseFile'),
+    fromEnvironment: new Set([...fromEnvironment].map((s) => s.key)),
   });
   return resolved.ok ? resolved : failed(resolved.problems);
 }

@@ -8,38 +8,80 @@ import { join, resolve } from 'node:path';
 import type { ConfigProblem } from './problem.js';
 import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, type Settings } from './schema.js';
 import { SETTINGS } from './settings.js';
-import type { Config } from './types.js';
+import type { Config, Pkcs11Config } from './types.js';
 
 export const DEV_TOKEN_ISSUER = 'https://token-issuer.workload-ca.test';
 export const DEV_TOKEN_AUDIENCE = 'workload-ca';
 
 const settingNamed = (key: string) => SETTINGS.find((s) => s.key === key);
 
-function readPassphrase(s: Settings, cwd: string, file: string | null, fromEnvironment: boolean): { passphrase?: string; problem?: ConfigProblem } {
-  const passphraseFile = s.ca.passphraseFile;
-  if (!passphraseFile) return s.ca.passphrase === undefined ? {} : { passphrase: s.ca.passphrase };
+/** A secret kept in a file (a mounted Secret): read once at start, trailing newline dropped. */
+function readSecretFile(key: string, file: string, cwd: string, ctx: ResolveContext): { value?: string; problem?: ConfigProblem } {
   try {
-    return { passphrase: readFileSync(resolve(cwd, passphraseFile), 'utf8').trimEnd() };
+    return { value: readFileSync(resolve(cwd, file), 'utf8').trimEnd() };
   } catch (err) {
-    const setting = settingNamed('ca.passphraseFile');
+    const setting = settingNamed(key);
     const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
     return {
       problem: {
-        key: 'ca.passphraseFile',
+        key,
         ...(setting ? { setting } : {}),
-        source: fromEnvironment ? { kind: 'environment' } : { kind: 'file', file },
+        source: ctx.fromEnvironment.has(key) ? { kind: 'environment' } : { kind: 'file', file: ctx.file },
         message: `cannot be read (${reason})`,
-        value: passphraseFile,
+        value: file,
       },
     };
   }
 }
 
+function readPassphrase(s: Settings, ctx: ResolveContext): { passphrase?: string; problem?: ConfigProblem } {
+  if (!s.ca.passphraseFile) return s.ca.passphrase === undefined ? {} : { passphrase: s.ca.passphrase };
+  const { value, problem } = readSecretFile('ca.passphraseFile', s.ca.passphraseFile, ctx.cwd, ctx);
+  return problem ? { problem } : { passphrase: value! };
+}
+
+/** The HSM's settings when `ca.signer` is pkcs11: every one it needs, or a problem naming what is missing. */
+function resolvePkcs11(s: Settings, ctx: ResolveContext): { pkcs11: Pkcs11Config | null; problems: ConfigProblem[] } {
+  if (s.ca.signer !== 'pkcs11') return { pkcs11: null, problems: [] };
+  const p = s.ca.pkcs11;
+  const problems: ConfigProblem[] = [];
+  const missing = (key: string, what: string): void => {
+    const setting = settingNamed(key);
+    problems.push({
+      key,
+      ...(setting ? { setting } : {}),
+      source: { kind: 'combination', settings: [settingNamed('ca.signer'), setting].filter((x) => x !== undefined) },
+      message: `is required when ca.signer is pkcs11 (${what})`,
+    });
+  };
+  if (p.module === null) missing('ca.pkcs11.module', "the HSM's PKCS#11 library");
+  if (p.tokenLabel === null) missing('ca.pkcs11.tokenLabel', 'which token');
+  if (p.keyLabel === null && p.keyId === null) missing('ca.pkcs11.keyLabel', 'which key: ca.pkcs11.keyLabel, ca.pkcs11.keyId or both');
+  let pin = p.pin;
+  if (p.pinFile !== null) {
+    const read = readSecretFile('ca.pkcs11.pinFile', p.pinFile, ctx.cwd, ctx);
+    if (read.problem) problems.push(read.problem);
+    else pin = read.value!;
+  }
+  if (pin === null) missing('ca.pkcs11.pinFile', 'the user PIN: ca.pkcs11.pinFile or ca.pkcs11.pin');
+  if (problems.length > 0) return { pkcs11: null, problems };
+  return {
+    pkcs11: {
+      module: resolve(ctx.cwd, p.module!),
+      tokenLabel: p.tokenLabel!,
+      keyLabel: p.keyLabel,
+      keyId: p.keyId?.toLowerCase() ?? null,
+      pin: pin!,
+    },
+    problems: [],
+  };
+}
+
 export interface ResolveContext {
   readonly cwd: string;
   readonly file: string | null;
-  /** Whether ca.passphraseFile came from the environment (for the problem's wording). */
-  readonly passphraseFileFromEnvironment: boolean;
+  /** Keys of the settings that came from the environment (for a problem's wording). */
+  readonly fromEnvironment: ReadonlySet<string>;
 }
 
 export function resolveSettings(s: Settings, ctx: ResolveContext): { ok: true; config: Config } | { ok: false; problems: ConfigProblem[] } {
@@ -47,8 +89,10 @@ export function resolveSettings(s: Settings, ctx: ResolveContext): { ok: true; c
   const dataDir = resolve(cwd, s.dataDir);
   const inData = (p: string) => join(dataDir, p);
   const path = (value: string | undefined, fallback: string) => resolve(cwd, value ?? fallback);
-  const { passphrase, problem } = readPassphrase(s, cwd, ctx.file, ctx.passphraseFileFromEnvironment);
+  const { passphrase, problem } = readPassphrase(s, ctx);
   if (problem) return { ok: false, problems: [problem] };
+  const hsm = resolvePkcs11(s, ctx);
+  if (hsm.problems.length > 0) return { ok: false, problems: hsm.problems };
   const embedded = s.databaseUrl === null;
   // The development token issuer exists only in the embedded mode unless asked for explicitly.
   const devTokens = s.devTokenIssuer ?? embedded;
@@ -82,6 +126,9 @@ export function resolveSettings(s: Settings, ctx: ResolveContext): { ok: true; c
       issuingCert: path(s.ca.issuingCert, inData('ca/issuing-ca.pem')),
       issuingKey: path(s.ca.issuingKey, inData('ca/issuing-ca.key')),
       ...(passphrase === undefined ? {} : { passphrase }),
+      signer: s.ca.signer,
+      allowUnencryptedKey: s.ca.allowUnencryptedKey,
+      pkcs11: hsm.pkcs11,
     },
     tls: { ...s.tls, cert: path(s.tls.cert, inData('tls/server.pem')), key: path(s.tls.key, inData('tls/server.key')) },
     connections: s.connections,
@@ -113,7 +160,7 @@ export function resolveSettings(s: Settings, ctx: ResolveContext): { ok: true; c
         Object.entries(s.est.labels).map(([label, l]) => [label, { ...l, trustAnchors: l.trustAnchors.map((f) => resolve(cwd, f)) }]),
       ),
     },
-    acme: s.acme,
+    acme: { ...s.acme, nonceKeyFile: path(s.acme.nonceKeyFile, inData('ca/acme-nonce.key')) },
   };
   return { ok: true, config };
 }

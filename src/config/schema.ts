@@ -232,6 +232,18 @@ export const AcmeSchema = group({
     default: 3600,
     ...doc({ env: 'WORKLOAD_CA_ACME_ORDER_LIFETIME_SECONDS', description: 'how long an order (and a fresh authorization) lives', examples: [600] }),
   }),
+  nonceKeyFile: Type.Optional(
+    Type.String({
+      minLength: 1,
+      ...doc({
+        env: 'WORKLOAD_CA_ACME_NONCE_KEY_FILE',
+        description:
+          'the secret every replica authenticates replay nonces with (32 random bytes or more, any encoding); made by `init` and the embedded first start',
+        docDefault: '`<dataDir>/ca/acme-nonce.key`',
+        examples: ['secrets/acme-nonce.key'],
+      }),
+    }),
+  ),
   nonceLifetimeSeconds: Type.Integer({
     minimum: 10,
     default: 3600,
@@ -416,6 +428,76 @@ export const SettingsSchema = Type.Object(
           }),
         }),
       ),
+      signer: Type.Union([Type.Literal('file'), Type.Literal('pkcs11')], {
+        default: 'file',
+        ...doc({
+          env: 'WORKLOAD_CA_SIGNER',
+          description: 'where the issuing key lives: `file` (`ca.issuingKey`) or `pkcs11` (an HSM, `ca.pkcs11.*`)',
+          examples: ['pkcs11'],
+          expected: 'file or pkcs11',
+        }),
+      }),
+      allowUnencryptedKey: Type.Boolean({
+        default: false,
+        ...doc({
+          env: 'WORKLOAD_CA_ALLOW_UNENCRYPTED_KEY',
+          description: 'let production mode (Postgres and Redis) start with an unencrypted issuing key file',
+          examples: [true],
+        }),
+      }),
+      pkcs11: group({
+        module: nullableString({
+          ...doc({
+            env: 'WORKLOAD_CA_PKCS11_MODULE',
+            description: "the HSM vendor's PKCS#11 library",
+            docDefault: 'none',
+            examples: ['/usr/lib/softhsm/libsofthsm2.so'],
+          }),
+        }),
+        tokenLabel: nullableString({
+          ...doc({
+            env: 'WORKLOAD_CA_PKCS11_TOKEN_LABEL',
+            description: 'label of the token holding the issuing key',
+            docDefault: 'none',
+            examples: ['workload-ca'],
+          }),
+        }),
+        keyLabel: nullableString({
+          ...doc({
+            env: 'WORKLOAD_CA_PKCS11_KEY_LABEL',
+            description: 'CKA_LABEL of the issuing key (this, `keyId`, or both)',
+            docDefault: 'none',
+            examples: ['issuing-ca'],
+          }),
+        }),
+        keyId: nullableString({
+          pattern: '^([0-9a-fA-F]{2})+$',
+          ...doc({
+            env: 'WORKLOAD_CA_PKCS11_KEY_ID',
+            description: 'CKA_ID of the issuing key, hex',
+            docDefault: 'none',
+            examples: ['01'],
+            expected: 'hex digits, two per byte',
+          }),
+        }),
+        pinFile: nullableString({
+          ...doc({
+            env: 'WORKLOAD_CA_PKCS11_PIN_FILE',
+            description: "file holding the token's user PIN; wins over `ca.pkcs11.pin`",
+            docDefault: 'none',
+            examples: ['hsm-pin'],
+          }),
+        }),
+        pin: nullableString({
+          ...doc({
+            env: 'WORKLOAD_CA_PKCS11_PIN',
+            description: 'the user PIN itself (prefer `ca.pkcs11.pinFile`)',
+            docDefault: 'none',
+            examples: ['1234'],
+            secret: true,
+          }),
+        }),
+      }),
     }),
     tls: group({
       cert: Type.Optional(

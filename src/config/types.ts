@@ -29,8 +29,19 @@ export type Config = DeepReadonly<{
   /** Processes serving HTTPS; 1 runs everything in one process ("auto" resolved to the core count). */
   workers: number;
   policyFile: string;
-  /** Paths absolute; the passphrase read from ca.passphraseFile, else ca.passphrase. */
-  ca: { rootCert: string; issuingCert: string; issuingKey: string; passphrase?: string };
+  /**
+   * Paths absolute; the passphrase read from ca.passphraseFile, else ca.passphrase. `pkcs11` is
+   * set, complete, exactly when `signer` is pkcs11 (then `issuingKey` is not read).
+   */
+  ca: {
+    rootCert: string;
+    issuingCert: string;
+    issuingKey: string;
+    passphrase?: string;
+    signer: 'file' | 'pkcs11';
+    allowUnencryptedKey: boolean;
+    pkcs11: Pkcs11Config | null;
+  };
   tls: Required<Settings['tls']>;
   connections: ConnectionsConfig;
   tokenIssuers: TokenIssuerConfig[];
@@ -49,5 +60,17 @@ export type Config = DeepReadonly<{
   admin: { token: string | null; tokenFile: string | null };
   worker: Settings['worker'];
   est: EstConfig;
-  acme: AcmeConfig;
+  /** nonceKeyFile resolved (its default lives under dataDir). */
+  acme: Omit<AcmeConfig, 'nonceKeyFile'> & { nonceKeyFile: string };
 }>;
+
+/** Where the issuing key lives in an HSM; the PIN read from ca.pkcs11.pinFile, else ca.pkcs11.pin. */
+export interface Pkcs11Config {
+  /** Absolute path of the PKCS#11 library. */
+  readonly module: string;
+  readonly tokenLabel: string;
+  readonly keyLabel: string | null;
+  /** CKA_ID, lower-case hex. */
+  readonly keyId: string | null;
+  readonly pin: string;
+}

@@ -37,6 +37,20 @@ export class IssuanceMetrics implements IssuanceObserver {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'workload_ca_' });
   }
 
+  /** Seconds left on the issuing CA, read at scrape time. */
+  watchIssuingCa(secondsLeft: () => number): void {
+    new client.Gauge({
+      name: 'workload_ca_issuing_ca_seconds_left',
+      help: 'Seconds until the issuing CA certificate expires (negative once it has); leaves are capped at it.',
+      registers: [this.registry],
+      // Every worker sees the same CA; summing them across the cluster would multiply it.
+      aggregator: 'min',
+      collect() {
+        this.set(Math.round(secondsLeft()));
+      },
+    });
+  }
+
   /** Queue depth and oldest pending event, read from the queue at scrape time. */
   watchQueue(backlog: () => Promise<Backlog>): void {
     registerQueueGauges(this.registry, backlog);

@@ -9,7 +9,7 @@ import type { AcmeErrorType } from './acme/problems.js';
 import type { EstError } from './est/reply.js';
 import { problem, type Problem, type ProblemType } from './problem.js';
 
-export type AnswerCode = RefusalCode | 'unavailable';
+export type AnswerCode = RefusalCode | 'unavailable' | 'ca-unavailable';
 
 export interface Answers {
   readonly api: ProblemType;
@@ -30,10 +30,13 @@ export const REFUSAL_ANSWERS: { readonly [C in AnswerCode]: Answers } = {
   unauthenticated: { api: 'unauthenticated', acme: 'unauthorized', est: 401 },
   'bad-request': { api: 'malformed-request', acme: 'malformed', est: 400 },
   unavailable: { api: 'audit-unavailable', acme: 'serverInternal', est: 503 },
+  // The issuing CA is outside its validity: nothing can be signed until an operator rotates it.
+  'ca-unavailable': { api: 'ca-unavailable', acme: 'serverInternal', est: 503 },
 };
 
 export function answerCode(error: IssuanceError): AnswerCode {
-  return error.kind === 'unavailable' ? 'unavailable' : error.code;
+  if (error.kind === 'refused') return error.code;
+  return error.service === 'ca' ? 'ca-unavailable' : 'unavailable';
 }
 
 /** The human part of an answer: the reason, the rule that gave it, and for 503 that nothing happened. */

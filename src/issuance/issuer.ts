@@ -8,14 +8,14 @@
 // would be allowed (ACME newOrder) does so through refuse, acceptCsr and preview, so every
 // denial row is written by one function, with one clock.
 
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomUUID, X509Certificate } from 'node:crypto';
 import type { AuditEvent, AuditSink, DeniedEvent, UnverifiedRequester } from '../audit/event.js';
 import { evaluate, previewNames, type Policy } from '../policy/index.js';
 import type { Decision, EnrollmentPath, PolicyInput, RefusalCode, Requester } from '../policy/types.js';
 import { LeafProfile, assembleCertificate, newSerial, subjectOfCertificate } from '../pki/certificate.js';
 import { checkCsr, type CheckedCsr, type CsrError, type CsrErrorCode } from '../pki/csr.js';
 import { RepeatedRefusals } from './repeated-refusals.js';
-import type { Signer } from '../pki/signer.js';
+import type { Signer, SignerSource } from '../pki/signer.js';
 import { checkLeafProfile } from '../pki/profile-check.js';
 
 /** Backdating absorbs clock skew between the CA and relying parties. */
@@ -47,6 +47,8 @@ export interface IssuedCertificate {
   readonly notAfter: Date;
   readonly rule: string;
   readonly policyHash: string;
+  /** Set when notAfter was cut short of what the policy granted, and why. */
+  readonly capped: LifetimeCap | null;
 }
 
 /** The requester's fault, recorded as a denial; each protocol answers it from one table. */
@@ -60,7 +62,18 @@ export interface Refusal {
   readonly csrError?: CsrErrorCode;
 }
 
-export type IssuanceError = Refusal | { readonly kind: 'unavailable'; readonly message: string; readonly retryAfterSeconds: number };
+/**
+ * Nothing was issued and it is nobody's fault: the audit log cannot take the record, or the
+ * issuing CA is outside its validity (`ca`; an operator must rotate it).
+ */
+export interface Unavailable {
+  readonly kind: 'unavailable';
+  readonly service: 'audit' | 'ca';
+  readonly message: string;
+  readonly retryAfterSeconds: number;
+}
+
+export type IssuanceError = Refusal | Unavailable;
 
 export type IssuanceResult = { readonly ok: true; readonly certificate: IssuedCertificate } | { readonly ok: false; readonly error: IssuanceError };
 
@@ -112,31 +125,81 @@ export interface PolicySource {
   readonly current: Policy;
 }
 
+/** Why a leaf's notAfter is earlier than the policy's lifetime would make it. */
+export type LifetimeCap = 'issuing-ca-expiry';
+
+/** What the Issuer works out once per signer (and again only when a rotation swaps it). */
+interface SigningContext {
+  readonly signer: Signer;
+  readonly profile: LeafProfile;
+  readonly subject: Buffer;
+  readonly keyIdHex: string;
+  /** The issuing CA's validity, ms since the epoch. */
+  readonly notBefore: number;
+  readonly notAfter: number;
+}
+
+function signingContext(signer: Signer): SigningContext {
+  const subject = subjectOfCertificate(signer.certificateDer);
+  const ca = new X509Certificate(signer.certificateDer);
+  return {
+    signer,
+    profile: new LeafProfile({ subject, keyId: signer.keyId }),
+    subject,
+    keyIdHex: signer.keyId.toString('hex'),
+    notBefore: Date.parse(ca.validFrom),
+    notAfter: Date.parse(ca.validTo),
+  };
+}
+
+/** How long a client should wait before retrying while the CA is outside its validity. */
+const CA_RETRY_AFTER_SECONDS = 300;
+
 export class Issuer {
-  private readonly profile: LeafProfile;
-  /** Hex of the issuing key's identifier: with the serial, what names a certificate in the ledger. */
-  readonly issuerKeyId: string;
-  private readonly issuingSubject: Buffer;
-  private readonly keyId: Buffer;
   private readonly repeats: RepeatedRefusals;
+  private context: SigningContext;
 
   constructor(
-    private readonly signer: Signer,
+    private readonly signers: SignerSource,
     private readonly policy: PolicySource,
     private readonly audit: AuditSink,
     private readonly observer: IssuanceObserver,
     private readonly clock: () => number = Date.now,
   ) {
-    this.keyId = signer.keyId;
-    this.issuerKeyId = this.keyId.toString('hex');
-    this.issuingSubject = subjectOfCertificate(signer.certificateDer);
-    this.profile = new LeafProfile({ subject: this.issuingSubject, keyId: this.keyId });
+    this.context = signingContext(signers.current);
     this.repeats = new RepeatedRefusals((e) => this.audit.record(e), clock);
+  }
+
+  /** The current signer's context; rebuilt only when the signer changed. */
+  private signing(): SigningContext {
+    const signer = this.signers.current;
+    if (this.context.signer !== signer) this.context = signingContext(signer);
+    return this.context;
+  }
+
+  /** Hex of the issuing key's identifier: with the serial, what names a certificate in the ledger. */
+  get issuerKeyId(): string {
+    return this.signing().keyIdHex;
   }
 
   /** The issuing CA certificate, DER, for chains. */
   get issuingCertificate(): Buffer {
-    return this.signer.certificateDer;
+    return this.signing().signer.certificateDer;
+  }
+
+  /** Seconds until the issuing CA expires (negative once it has), for the metric and readiness. */
+  caSecondsLeft(): number {
+    return (this.signing().notAfter - this.clock()) / 1000;
+  }
+
+  /** Why the issuing CA cannot sign now, or null when it can. */
+  caUnavailable(): Unavailable | null {
+    const ctx = this.signing();
+    const now = this.clock();
+    if (now >= ctx.notBefore && now < ctx.notAfter) return null;
+    const when =
+      now < ctx.notBefore ? `is not valid before ${new Date(ctx.notBefore).toISOString()}` : `expired at ${new Date(ctx.notAfter).toISOString()}`;
+    return { kind: 'unavailable', service: 'ca', message: `the issuing CA ${when}`, retryAfterSeconds: CA_RETRY_AFTER_SECONDS };
   }
 
   /** Refuses a request before issuance: records the denial and returns what to answer with. */
@@ -197,19 +260,26 @@ export class Issuer {
       return { ok: false, error: await this.deny({ ...request, csrSha256: csrHash, requestedSpiffeId: input.value.spiffeId }, policy, refusal) };
     }
 
+    // Outside the issuing CA's validity nothing it signs would verify: nothing is issued.
+    const caDown = this.caUnavailable();
+    if (caDown) return { ok: false, error: caDown };
+    const ctx = this.signing();
     const now = this.clock();
     const notBefore = new Date(Math.floor(now / 1000) * 1000 - BACKDATE_SECONDS * 1000);
-    const notAfter = new Date(Math.floor(now / 1000) * 1000 + decision.lifetimeSeconds * 1000);
+    const wanted = Math.floor(now / 1000) * 1000 + decision.lifetimeSeconds * 1000;
+    // A leaf never outlives its CA (RFC 5280 path validation would reject it after the CA's end).
+    const capped: LifetimeCap | null = wanted > ctx.notAfter ? 'issuing-ca-expiry' : null;
+    const notAfter = new Date(capped ? ctx.notAfter : wanted);
     const serial = newSerial();
     const names = { uris: [decision.spiffeId], dnsNames: decision.dnsNames, ipAddresses: decision.ipAddresses };
-    const tbs = this.profile.tbs({ serial, notBefore, notAfter, spki: csr.spki, publicKeyBits: csr.publicKeyBits, names });
-    const signature = this.signer.sign(tbs);
+    const tbs = ctx.profile.tbs({ serial, notBefore, notAfter, spki: csr.spki, publicKeyBits: csr.publicKeyBits, names });
+    const signature = ctx.signer.sign(tbs);
     // A key in memory signs synchronously; only an HSM's answer is awaited.
     const der = assembleCertificate(tbs, signature instanceof Promise ? await signature : signature);
 
     const problem = checkLeafProfile(der, {
-      issuerSubject: this.issuingSubject,
-      issuerKeyId: this.keyId,
+      issuerSubject: ctx.subject,
+      issuerKeyId: ctx.signer.keyId,
       spki: csr.spki,
       names,
       notBefore,
@@ -230,6 +300,7 @@ export class Issuer {
       notAfter,
       rule: decision.rule,
       policyHash: policy.hash,
+      capped,
     };
     const receipt = await this.audit.record({
       v: 1,
@@ -242,19 +313,25 @@ export class Issuer {
       csrSha256: csrHash,
       at: new Date(now).toISOString(),
       serial: certificate.serial,
-      issuerKeyId: this.issuerKeyId,
+      issuerKeyId: ctx.keyIdHex,
       spiffeId: decision.spiffeId,
       dnsNames: decision.dnsNames,
       ipAddresses: decision.ipAddresses,
       notBefore: notBefore.toISOString(),
       notAfter: notAfter.toISOString(),
       certificate: der.toString('base64'),
+      ...(capped ? { capped } : {}),
     });
     if (!receipt.ok) {
       // The certificate exists only in this function's memory; dropping it here means it was never issued.
       return {
         ok: false,
-        error: { kind: 'unavailable', message: `audit log unavailable: ${receipt.reason}`, retryAfterSeconds: receipt.retryAfterSeconds },
+        error: {
+          kind: 'unavailable',
+          service: 'audit',
+          message: `audit log unavailable: ${receipt.reason}`,
+          retryAfterSeconds: receipt.retryAfterSeconds,
+        },
       };
     }
     this.observer.issued(request.path, decision.rule, (performance.now() - started) / 1000);
@@ -313,7 +390,12 @@ export class Issuer {
     if (context.requester.kind === 'unverified' && this.repeats.admit(event) === 'folded') return refusal;
     const receipt = await this.audit.record(event satisfies AuditEvent);
     if (!receipt.ok)
-      return { kind: 'unavailable', message: `audit log unavailable: ${receipt.reason}`, retryAfterSeconds: receipt.retryAfterSeconds };
+      return {
+        kind: 'unavailable',
+        service: 'audit',
+        message: `audit log unavailable: ${receipt.reason}`,
+        retryAfterSeconds: receipt.retryAfterSeconds,
+      };
     return refusal;
   }
 

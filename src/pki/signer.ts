@@ -4,6 +4,7 @@
 import type { KeyObject } from 'node:crypto';
 import { publicKeyBits, signEcdsaSha256, spkiDer } from './keys.js';
 import { keyIdentifier } from './certificate.js';
+import { seq, unsignedInteger } from './der.js';
 
 export interface Signer {
   /** The issuing CA certificate this key signs as, DER. */
@@ -31,4 +32,38 @@ export function keyObjectSigner(certificateDer: Buffer, privateKey: KeyObject): 
     sign: (data) => signEcdsaSha256(privateKey, data),
     close: async () => undefined,
   };
+}
+
+/**
+ * Where the Issuer finds its signer on every issuance. Reading it through this holder, rather
+ * than keeping the signer, is what lets a CA rotation make another key active at run time.
+ */
+export interface SignerSource {
+  readonly current: Signer;
+}
+
+/** A SignerSource whose signer can be replaced while the process serves. */
+export class SignerSlot implements SignerSource {
+  constructor(private signer: Signer) {}
+
+  get current(): Signer {
+    return this.signer;
+  }
+
+  /** Makes `next` the signer of every issuance from now on; returns the one it replaced (to close once idle). */
+  swap(next: Signer): Signer {
+    const previous = this.signer;
+    this.signer = next;
+    return previous;
+  }
+}
+
+/**
+ * An ECDSA signature as PKCS#11 (CKM_ECDSA) and WebCrypto give it, r || s each padded to the
+ * curve's size, re-encoded as the DER Ecdsa-Sig-Value (RFC 3279 §2.2.3) a certificate carries.
+ */
+export function ecdsaSignatureDer(raw: Uint8Array): Buffer {
+  if (raw.length === 0 || raw.length % 2 !== 0) throw new Error(`an ECDSA signature of ${raw.length} bytes is not r || s`);
+  const half = raw.length / 2;
+  return seq(unsignedInteger(raw.subarray(0, half)), unsignedInteger(raw.subarray(half)));
 }

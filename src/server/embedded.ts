@@ -4,7 +4,9 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { caPaths, ensureServerCertificate, initCa, loadCa, writePrivate } from '../ca/ceremony.js';
+import { caPaths, ensureServerCertificate, initCa, writePrivate } from '../ca/ceremony.js';
+import { openSigner } from '../ca/open-signer.js';
+import { writeSecretFile } from '../files/secret-file.js';
 import type { Config } from '../config/config.js';
 import { ensureDevTokenIssuer } from '../dev/token-issuer.js';
 import { defaultPolicyYaml } from '../policy/index.js';
@@ -23,10 +25,14 @@ export async function prepareDataDir(config: Config): Promise<Prepared> {
     const r = await initCa(defaultCa.dir, {
       trustDomain: config.trustDomain,
       ...(config.ca.passphrase === undefined ? {} : { passphrase: config.ca.passphrase }),
+      ...(config.ca.pkcs11 === null ? {} : { pkcs11: config.ca.pkcs11 }),
     });
     if (!r.ok) throw new Error(r.reason);
     created.push(`development root and issuing CA in ${defaultCa.dir}`);
   }
+
+  // A data directory from before the nonce key had its own secret gets one now.
+  if (writeSecretFile(config.acme.nonceKeyFile)) created.push(`ACME nonce key ${config.acme.nonceKeyFile}`);
 
   if (config.devTokenIssuer) {
     const existed = existsSync(join(config.devTokenIssuer.dir, 'jwks.json'));
@@ -64,15 +70,24 @@ export async function prepareDataDir(config: Config): Promise<Prepared> {
  * must exist; only the HTTPS certificate is made from the CA when none is mounted.
  */
 export async function prepareProduction(config: Config): Promise<void> {
-  const missing = [config.ca.rootCert, config.ca.issuingCert, config.ca.issuingKey, config.policyFile].filter((p) => !existsSync(p));
+  const key = config.ca.signer === 'file' ? [config.ca.issuingKey] : [];
+  const needed = [config.ca.rootCert, config.ca.issuingCert, ...key, config.acme.nonceKeyFile, config.policyFile];
+  const missing = needed.filter((p) => !existsSync(p));
   if (missing.length > 0) {
-    throw new Error(`missing ${missing.join(', ')}: create a CA with \`workload-ca init DIR\` and a policy, or point the configuration at them`);
+    throw new Error(
+      `missing ${missing.join(', ')}: create a CA (and the ACME nonce key) with \`workload-ca init DIR\` and a policy, or point the configuration at them`,
+    );
   }
   if (config.devTokenIssuer) ensureDevTokenIssuer(config.devTokenIssuer.dir);
   await ensureServerCertificateFor(config);
 }
 
 /** The HTTPS certificate for the configured names, made from the CA when missing or due. */
-function ensureServerCertificateFor(config: Config): Promise<void> {
-  return ensureServerCertificate(loadCa(config.ca, config.ca.passphrase), config.tls, config.tls);
+async function ensureServerCertificateFor(config: Config): Promise<void> {
+  const signer = await openSigner(config);
+  try {
+    await ensureServerCertificate(signer, config.tls, config.tls);
+  } finally {
+    await signer.close();
+  }
 }

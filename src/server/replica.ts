@@ -4,14 +4,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import client from 'prom-client';
-import { loadCa } from '../ca/ceremony.js';
+import { loadCaCertificates } from '../ca/ceremony.js';
+import { openSigner } from '../ca/open-signer.js';
+import { readSecretFile } from '../files/secret-file.js';
 import type { Config } from '../config/config.js';
 import type { AuditSink } from '../audit/event.js';
 import { buildApp } from '../http/app.js';
 import { TokenVerifier } from '../http/auth/token-verifier.js';
 import { IssuanceMetrics } from '../http/metrics.js';
 import { Issuer } from '../issuance/issuer.js';
-import { keyObjectSigner } from '../pki/signer.js';
+import { SignerSlot } from '../pki/signer.js';
 import { PolicyStore } from '../issuance/policy-store.js';
 import { devIssuerFiles } from '../dev/token-issuer.js';
 import type { LedgerReader } from '../ledger/inventory.js';
@@ -48,7 +50,11 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
   const log = createLogger(config.logLevel);
   // Every decision this process makes, on any path, reaches the ledger through this sink.
   const sink = new LoggedAuditSink(opts.sink, log);
-  const ca = loadCa(config.ca, config.ca.passphrase);
+  const ca = loadCaCertificates(config.ca);
+  // The nonce key is a secret of its own, the same file on every replica (a mounted Secret).
+  const nonceKey = readSecretFile(config.acme.nonceKeyFile, 'the ACME nonce key (acme.nonceKeyFile)');
+  // Only the signer holds the issuing key; the Issuer reads it through the slot a rotation swaps.
+  const signers = new SignerSlot(await openSigner(config));
   const opened = PolicyStore.open(config.policyFile, {
     info: (m) => log.info(m),
     error: (m) => log.error(m),
@@ -59,7 +65,8 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
   const metrics = new IssuanceMetrics();
   if (sink.backlog) metrics.watchQueue(() => sink.backlog!());
   opts.onMetrics?.(metrics);
-  const issuer = new Issuer(keyObjectSigner(ca.issuingDer, ca.issuingKey), policy, sink, metrics);
+  const issuer = new Issuer(signers, policy, sink, metrics);
+  metrics.watchIssuingCa(() => issuer.caSecondsLeft());
   const tokenIssuers = [...config.tokenIssuers];
   if (config.devTokenIssuer) {
     const d = config.devTokenIssuer;
@@ -86,7 +93,10 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
     roots: [ca.root],
     issuing: ca.issuing,
     revocations: opts.revocations,
+    // A CA outside its validity can issue nothing: take this replica out of the load balancer.
     ready: async () => {
+      const caDown = issuer.caUnavailable();
+      if (caDown) return { ok: false, detail: caDown.message };
       const revocations = opts.revocations.health();
       return revocations.ok ? sink.health() : revocations;
     },
@@ -96,7 +106,7 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
       config: config.acme,
       store: opts.acme.store,
       state: opts.acme.state,
-      nonces: new NonceMint(ca.issuingKey, opts.acme.state, config.acme.nonceLifetimeSeconds * 1000),
+      nonces: new NonceMint(nonceKey, opts.acme.state, config.acme.nonceLifetimeSeconds * 1000),
       issuer,
       policy,
       issuing: ca.issuing,
@@ -118,6 +128,7 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
       await app.close();
       // Counts of folded refusals go to the ledger while the sink is still open.
       await issuer.flushRefusals();
+      await signers.current.close();
     },
   };
 }

@@ -23,6 +23,7 @@ import { openPostgresLedger } from '../ledger/postgres.js';
 import type { SqlClient } from '../ledger/sql.js';
 import { recordEvents } from '../audit/record.js';
 import { prepareDataDir, prepareProduction } from './embedded.js';
+import { checkCaAtStart } from './ca-start.js';
 import { describeTightened, describeUntightened, tightenDataDir } from '../files/private-data.js';
 import { startReplica, type Replica } from './replica.js';
 import { baseUrl, displayPath, firstSvidHelp } from './banner.js';
@@ -113,6 +114,7 @@ export async function serve(config: Config): Promise<void> {
 async function startEmbedded(config: Config): Promise<PrimaryState> {
   const prepared = await prepareDataDir(config);
   for (const line of prepared.created) console.log(`created ${line}`);
+  for (const warning of checkCaAtStart(config, false)) warn(warning);
   const policyHash = checkPolicyAtStart(config);
   const ledgerDir = join(config.dataDir, 'ledger');
   const db = await openEmbeddedLedger(ledgerDir);
@@ -139,6 +141,7 @@ async function startEmbedded(config: Config): Promise<PrimaryState> {
 
 async function startProduction(config: Config, mode: Extract<Mode, { kind: 'production' }>): Promise<PrimaryState> {
   await prepareProduction(config);
+  for (const warning of checkCaAtStart(config, true)) warn(warning);
   const policyHash = checkPolicyAtStart(config);
   for (const warning of await checkRedisDurability(mode.redisUrl)) console.warn(`warning: ${warning}`);
   const db = openPostgresLedger(mode.databaseUrl, { max: 2, applicationName: 'workload-ca serve' });

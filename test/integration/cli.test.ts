@@ -28,10 +28,16 @@ test('init creates a P-256 root and issuing CA, keys mode 0600, and refuses to o
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const r = await cli(['init', join(dir, 'ca'), '--trust-domain', 'prod.example.org']);
   assert.equal(r.code, 0, r.stderr);
-  for (const key of ['root-ca.key', 'issuing-ca.key']) {
+  // The root key is apart, in a directory of its own to take offline.
+  for (const key of ['root/root-ca.key', 'issuing-ca.key']) {
     assert.equal(statSync(join(dir, 'ca', key)).mode & 0o777, 0o600);
     assert.match(readFileSync(join(dir, 'ca', key), 'utf8'), /^-----BEGIN PRIVATE KEY-----/);
   }
+  assert.equal(statSync(join(dir, 'ca/root')).mode & 0o777, 0o700);
+  assert.match(r.stdout, /move .*ca\/root offline/);
+  // The ACME nonce key is a random secret of its own.
+  assert.match(readFileSync(join(dir, 'ca/acme-nonce.key'), 'utf8'), /^[A-Za-z0-9_-]{43}\n$/);
+  assert.equal(statSync(join(dir, 'ca/acme-nonce.key')).mode & 0o777, 0o600);
   const root = join(dir, 'ca/root-ca.pem');
   const issuing = join(dir, 'ca/issuing-ca.pem');
   assert.match(execFileSync('openssl', ['verify', '-CAfile', root, issuing], { encoding: 'utf8' }), /OK/);

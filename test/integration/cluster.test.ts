@@ -82,6 +82,8 @@ before(async () => {
     WORKLOAD_CA_TRUST_DOMAIN: TRUST_DOMAIN,
     DATABASE_URL: db.url(),
     REDIS_URL: redis.url,
+    // The development CA's key file is not encrypted; production refuses that unless told.
+    WORKLOAD_CA_ALLOW_UNENCRYPTED_KEY: 'true',
     WORKLOAD_CA_REDIS_PREFIX: `wlca-cluster-${randomBytes(4).toString('hex')}`,
     WORKLOAD_CA_ADMIN_TOKEN: ADMIN,
     WORKLOAD_CA_DEV_TOKEN_ISSUER: 'true',

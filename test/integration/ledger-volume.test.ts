@@ -29,6 +29,8 @@ before(async () => {
     env: {
       DATABASE_URL: db.url(),
       REDIS_URL: redis.url,
+      // The development CA's key file is not encrypted; production refuses that unless told.
+      WORKLOAD_CA_ALLOW_UNENCRYPTED_KEY: 'true',
       WORKLOAD_CA_REDIS_PREFIX: `wlca-vol-${randomBytes(4).toString('hex')}`,
       WORKLOAD_CA_DEV_TOKEN_ISSUER: 'true',
     },

@@ -52,6 +52,8 @@ before(async () => {
   const env = {
     DATABASE_URL: db.url(),
     REDIS_URL: redis.url,
+    // The development CA's key file is not encrypted; production refuses that unless told.
+    WORKLOAD_CA_ALLOW_UNENCRYPTED_KEY: 'true',
     WORKLOAD_CA_REDIS_PREFIX: prefix,
     WORKLOAD_CA_DEV_TOKEN_ISSUER: 'true',
     WORKLOAD_CA_ADMIN_TOKEN: ADMIN,

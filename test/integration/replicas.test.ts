@@ -79,6 +79,8 @@ before(async () => {
   const env = {
     DATABASE_URL: db.url(),
     REDIS_URL: redis.url,
+    // The development CA's key file is not encrypted; production refuses that unless told.
+    WORKLOAD_CA_ALLOW_UNENCRYPTED_KEY: 'true',
     WORKLOAD_CA_REDIS_PREFIX: `wlca-acme-${randomBytes(4).toString('hex')}`,
     WORKLOAD_CA_ADMIN_TOKEN: ADMIN,
     WORKLOAD_CA_ACME_HTTP01_PORT: String(http01),

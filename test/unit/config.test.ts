@@ -116,7 +116,14 @@ test('the defaults are the ones the CA always had', () => {
     trustDomain: 'workload-ca.test',
     workers: availableParallelism(),
     policyFile: d('policy.yaml'),
-    ca: { rootCert: d('ca/root-ca.pem'), issuingCert: d('ca/issuing-ca.pem'), issuingKey: d('ca/issuing-ca.key') },
+    ca: {
+      rootCert: d('ca/root-ca.pem'),
+      issuingCert: d('ca/issuing-ca.pem'),
+      issuingKey: d('ca/issuing-ca.key'),
+      signer: 'file',
+      allowUnencryptedKey: false,
+      pkcs11: null,
+    },
     tls: {
       cert: d('tls/server.pem'),
       key: d('tls/server.key'),
@@ -141,6 +148,7 @@ test('the defaults are the ones the CA always had', () => {
     worker: { concurrency: 8, metricsHost: '127.0.0.1', metricsPort: 9464 },
     est: { usersFile: d('est-users.json'), trustAnchors: [], trustRegistrationAuthorities: false, labels: {} },
     acme: {
+      nonceKeyFile: d('ca/acme-nonce.key'),
       externalAccountRequired: true,
       termsOfService: null,
       publicUrl: null,
@@ -172,12 +180,28 @@ test('the defaults are the ones the CA always had', () => {
 test('every setting can be set from the file and from the environment, to the same effect', () => {
   const dir = scratchDir('wlca-config-');
   writeFileSync(join(dir, 'passphrase'), 'from a file\n');
-  const defaults = ok({}, dir);
+  writeFileSync(join(dir, 'hsm-pin'), '9876\n');
+  // The HSM settings only count together: each is tried over a complete set of other values.
+  const hsm = (signer: string) => ({
+    ca: { signer, pkcs11: { module: '/opt/hsm/lib.so', tokenLabel: 'base', keyLabel: 'base-key', keyId: 'ff', pin: '0000' } },
+  });
+  const baseOf = (key: string) => (key === 'ca.signer' ? hsm('file') : key.startsWith('ca.pkcs11.') ? hsm('pkcs11') : {});
+  const merge = (a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> => {
+    const out: Record<string, unknown> = { ...a };
+    for (const [k, v] of Object.entries(b)) {
+      const both = typeof v === 'object' && v !== null && !Array.isArray(v) && typeof out[k] === 'object' && out[k] !== null;
+      out[k] = both ? merge(out[k] as Record<string, unknown>, v as Record<string, unknown>) : v;
+    }
+    return out;
+  };
   for (const s of SETTINGS) {
     const example = s.examples[0];
-    writeFileSync(join(dir, 'config.yaml'), toYaml(nested(s.path, example)));
+    const base = baseOf(s.key);
+    writeFileSync(join(dir, 'base.yaml'), toYaml(base));
+    writeFileSync(join(dir, 'config.yaml'), toYaml(merge(base, nested(s.path, example))));
+    const defaults = ok({ WORKLOAD_CA_CONFIG: join(dir, 'base.yaml') }, dir);
     const fromFile = ok({ WORKLOAD_CA_CONFIG: join(dir, 'config.yaml') }, dir);
-    const fromEnv = ok({ [s.env]: envText(s, example) }, dir);
+    const fromEnv = ok({ WORKLOAD_CA_CONFIG: join(dir, 'base.yaml'), [s.env]: envText(s, example) }, dir);
     assert.deepEqual(fromEnv, fromFile, `${s.key} and ${s.env} disagree`);
     assert.notDeepEqual(fromFile, defaults, `${s.key}: its example is its default, so this test would prove nothing`);
   }
@@ -262,4 +286,26 @@ test('a secret is never echoed in a problem', () => {
   assert.ok(found.some((p) => p.startsWith('adminToken must be text (')));
   assert.ok(found.some((p) => p.startsWith('ca.passphrase must not be empty (')));
   for (const p of found) assert.doesNotMatch(p, /123456789|got/);
+});
+
+test('ca.signer pkcs11 needs the module, the token, the key and a PIN, and names what is missing', () => {
+  const found = problems({ WORKLOAD_CA_SIGNER: 'pkcs11', WORKLOAD_CA_PKCS11_KEY_ID: '0A' });
+  assert.equal(found.length, 3, found.join('\n'));
+  assert.ok(found.some((p) => p.startsWith('ca.pkcs11.module is required when ca.signer is pkcs11')));
+  assert.ok(found.some((p) => p.startsWith('ca.pkcs11.tokenLabel is required')));
+  assert.ok(found.some((p) => p.startsWith('ca.pkcs11.pinFile is required')));
+  const dir = scratchDir('wlca-config-');
+  writeFileSync(join(dir, 'pin'), '4321\n');
+  const c = ok(
+    {
+      WORKLOAD_CA_SIGNER: 'pkcs11',
+      WORKLOAD_CA_PKCS11_MODULE: 'lib/p11.so',
+      WORKLOAD_CA_PKCS11_TOKEN_LABEL: 't',
+      WORKLOAD_CA_PKCS11_KEY_ID: '0A',
+      WORKLOAD_CA_PKCS11_PIN_FILE: 'pin',
+    },
+    dir,
+  );
+  assert.deepEqual(c.ca.pkcs11, { module: join(dir, 'lib/p11.so'), tokenLabel: 't', keyLabel: null, keyId: '0a', pin: '4321' });
+  assert.equal(ok({}, dir).ca.pkcs11, null);
 });

@@ -8,9 +8,10 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as pkijs from 'pkijs';
 import type { AuditEvent, AuditReceipt, AuditSink } from '../../src/audit/event.js';
-import { initCa, loadCa, type LoadedCa } from '../../src/ca/ceremony.js';
+import { initCa, loadCaCertificates, type CaCertificates } from '../../src/ca/ceremony.js';
+import { openFileSigner } from '../../src/ca/file-signer.js';
 import { Issuer, type IssuanceRequest } from '../../src/issuance/issuer.js';
-import { keyObjectSigner } from '../../src/pki/signer.js';
+import { SignerSlot, type Signer } from '../../src/pki/signer.js';
 import { defaultPolicyYaml, parsePolicy, type Policy } from '../../src/policy/index.js';
 import type { Requester } from '../../src/policy/types.js';
 import { buildCsr, caRequestExtension, sanExtension, testKey } from '../support/csr.js';
@@ -32,7 +33,8 @@ class RecordingSink implements AuditSink {
 
 const ISSUER = 'https://issuer.test';
 const dir = scratchDir('issuer-');
-let ca: LoadedCa;
+let ca: CaCertificates;
+let signer: Signer;
 let policy: Policy;
 const sink = new RecordingSink();
 const outcomes: string[] = [];
@@ -55,11 +57,12 @@ const request = (over: Partial<IssuanceRequest> = {}): IssuanceRequest => ({
 before(async () => {
   const r = await initCa(join(dir, 'ca'), { trustDomain: 'example.org' });
   assert.ok(r.ok);
-  ca = loadCa(r.paths);
+  ca = loadCaCertificates(r.paths);
+  signer = openFileSigner(r.paths).signer;
   const parsed = parsePolicy(defaultPolicyYaml({ trustDomain: 'example.org', tokenIssuer: ISSUER, audience: 'workload-ca' }));
   assert.ok(parsed.ok);
   policy = parsed.policy;
-  issuer = new Issuer(keyObjectSigner(ca.issuingDer, ca.issuingKey), { current: policy }, sink, {
+  issuer = new Issuer({ current: signer }, { current: policy }, sink, {
     issued: (path, rule) => outcomes.push(`issued ${path} ${rule}`),
     denied: (path, rule, code) => outcomes.push(`denied ${path} ${rule} ${code}`),
     challenged: (path) => outcomes.push(`challenged ${path}`),
@@ -154,4 +157,64 @@ test('when the audit sink refuses, no certificate is returned', async () => {
 test('the observer hears about each outcome', () => {
   assert.ok(outcomes.includes('issued api kubernetes-service-accounts'));
   assert.ok(outcomes.includes('denied api default-deny no-matching-rule'));
+});
+
+const quiet = { issued: () => undefined, denied: () => undefined, challenged: () => undefined };
+
+test("a leaf is capped at the issuing CA's notAfter, the event says so, and after it the Issuer refuses with ca-unavailable", async (t) => {
+  // An issuing CA with about 14 minutes left, shorter than the default policy's one-hour leaves.
+  const shortDir = scratchDir('issuer-short-');
+  t.after(() => rmSync(shortDir, { recursive: true, force: true }));
+  const made = await initCa(shortDir, { trustDomain: 'example.org', issuingDays: 0.01 });
+  assert.ok(made.ok);
+  const short = openFileSigner(made.paths).signer;
+  const caEnd = Date.parse(new X509Certificate(short.certificateDer).validTo);
+  let now = Date.now();
+  const events = new RecordingSink();
+  const shortIssuer = new Issuer({ current: short }, { current: policy }, events, quiet, () => now);
+
+  const r = await shortIssuer.issue(request());
+  assert.ok(r.ok, JSON.stringify(!r.ok && r.error));
+  assert.equal(r.certificate.notAfter.getTime(), caEnd);
+  assert.equal(r.certificate.capped, 'issuing-ca-expiry');
+  assert.equal(Date.parse(new X509Certificate(r.certificate.der).validTo), caEnd);
+  const e = events.events[0]!;
+  assert.ok(e.kind === 'issued');
+  assert.equal(e.notAfter, new Date(caEnd).toISOString());
+  assert.equal(e.capped, 'issuing-ca-expiry');
+  assert.ok(shortIssuer.caSecondsLeft() > 0 && shortIssuer.caSecondsLeft() < 0.011 * 86400);
+  assert.equal(shortIssuer.caUnavailable(), null);
+
+  // The long-lived CA of the other tests caps nothing.
+  const uncapped = await issuer.issue(request());
+  assert.ok(uncapped.ok);
+  assert.equal(uncapped.certificate.capped, null);
+
+  now = caEnd + 1000;
+  const refused = await shortIssuer.issue(request());
+  assert.ok(!refused.ok);
+  assert.equal(refused.error.kind, 'unavailable');
+  assert.ok(refused.error.kind === 'unavailable' && refused.error.service === 'ca');
+  assert.match(refused.error.message, /issuing CA expired/);
+  assert.equal(events.events.length, 1, 'nothing more was recorded: nothing was issued');
+  assert.ok(shortIssuer.caSecondsLeft() < 0);
+  assert.ok(shortIssuer.caUnavailable());
+});
+
+test('the Issuer signs with whatever signer its slot holds now (what a rotation swaps)', async (t) => {
+  const otherDir = scratchDir('issuer-other-');
+  t.after(() => rmSync(otherDir, { recursive: true, force: true }));
+  const made = await initCa(otherDir, { trustDomain: 'example.org' });
+  assert.ok(made.ok);
+  const next = openFileSigner(made.paths).signer;
+  const slot = new SignerSlot(signer);
+  const rotating = new Issuer(slot, { current: policy }, new RecordingSink(), quiet);
+  const before = rotating.issuerKeyId;
+  assert.equal(slot.swap(next), signer);
+  const r = await rotating.issue(request());
+  assert.ok(r.ok);
+  assert.notEqual(rotating.issuerKeyId, before);
+  assert.equal(rotating.issuerKeyId, next.keyId.toString('hex'));
+  assert.ok(new X509Certificate(r.certificate.der).verify(new X509Certificate(next.certificateDer).publicKey));
+  assert.ok(rotating.issuingCertificate.equals(next.certificateDer));
 });

@@ -11,7 +11,13 @@ import { ACME_ERROR_STATUS, acmeAnswer, problemDocument, problemStatus } from '.
 import { PROBLEM_TYPES } from '../../src/http/problem.js';
 
 const refused = (code: RefusalCode): IssuanceError => ({ kind: 'refused', code, rule: 'some-rule', message: `refused for ${code}` });
-const unavailable: IssuanceError = { kind: 'unavailable', message: 'audit log unavailable: redis down', retryAfterSeconds: 2 };
+const unavailable: IssuanceError = { kind: 'unavailable', service: 'audit', message: 'audit log unavailable: redis down', retryAfterSeconds: 2 };
+const caExpired: IssuanceError = {
+  kind: 'unavailable',
+  service: 'ca',
+  message: 'the issuing CA expired at 2026-01-01T00:00:00.000Z',
+  retryAfterSeconds: 300,
+};
 
 /** What each code means, independent of any protocol: who must act. */
 const CLASS: Record<RefusalCode, 'request' | 'credentials' | 'policy'> = {
@@ -27,7 +33,7 @@ const CLASS: Record<RefusalCode, 'request' | 'credentials' | 'policy'> = {
 };
 
 test('the table has exactly one row per refusal code, plus unavailable', () => {
-  assert.deepEqual(Object.keys(REFUSAL_ANSWERS).sort(), [...REFUSAL_CODES, 'unavailable'].sort());
+  assert.deepEqual(Object.keys(REFUSAL_ANSWERS).sort(), [...REFUSAL_CODES, 'unavailable', 'ca-unavailable'].sort());
   assert.deepEqual(Object.keys(CLASS).sort(), [...REFUSAL_CODES].sort());
 });
 
@@ -74,6 +80,21 @@ test('unavailable: 503 with Retry-After everywhere, and it says nothing was issu
   const est = estError(unavailable);
   assert.equal(est.status, 503);
   assert.equal(est.retryAfterSeconds, 2);
+});
+
+test('ca-unavailable: 503 with Retry-After everywhere, named as the CA, and it says nothing was issued', () => {
+  const api = apiProblem(caExpired);
+  assert.equal(api.status, 503);
+  assert.equal(api.type, 'urn:workload-ca:problem:ca-unavailable');
+  assert.match(api.detail, /issuing CA expired .*nothing was issued/);
+  const acme = acmeAnswer(caExpired);
+  assert.equal(problemStatus(acme), 503);
+  assert.equal(acme.type, 'serverInternal');
+  assert.equal(acme.retryAfterSeconds, 300);
+  const est = estError(caExpired);
+  assert.equal(est.status, 503);
+  assert.equal(est.retryAfterSeconds, 300);
+  assert.match(est.message, /issuing CA expired/);
 });
 
 test('a CSR the checks refused says which check on EST; a wrong key is key-not-allowed everywhere', () => {

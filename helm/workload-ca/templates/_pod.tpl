@@ -38,6 +38,9 @@
 {{ include "workload-ca.backendEnv" . }}
 - name: WORKLOAD_CA_CONFIG
   value: /etc/workload-ca/config/config.yaml
+# Every replica authenticates ACME nonces with this one secret of its own (not the CA key).
+- name: WORKLOAD_CA_ACME_NONCE_KEY_FILE
+  value: /etc/workload-ca/ca/acme-nonce.key
 {{- if .Values.secrets.caPassphraseKey }}
 - name: WORKLOAD_CA_KEY_PASSPHRASE_FILE
   value: /etc/workload-ca/ca/{{ .Values.secrets.caPassphraseKey }}

@@ -1,9 +1,9 @@
 // Replay nonces (RFC 8555 §6.5). A nonce is minted without any storage: a timestamp and random
-// bytes, authenticated with a key every replica derives from the CA key, so any replica can tell
-// its siblings' nonces from forgeries. Single use is enforced when a nonce is spent, by claiming
+// bytes, authenticated with a key every replica derives from the same secret of its own (never
+// from the CA key: acme.nonceKeyFile), so any replica can tell its siblings' nonces from forgeries. Single use is enforced when a nonce is spent, by claiming
 // it once in the shared state (Redis, or the embedded primary).
 
-import { createHmac, hkdfSync, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { SharedState } from './shared-state.js';
 
 const RANDOM_BYTES = 12;
@@ -17,13 +17,12 @@ export class NonceMint {
   private readonly key: Buffer;
 
   constructor(
-    caKey: KeyObject,
+    secret: Uint8Array,
     private readonly state: SharedState,
     private readonly lifetimeMs: number,
     private readonly now: () => number = Date.now,
   ) {
-    const ikm = caKey.export({ format: 'der', type: 'pkcs8' });
-    this.key = Buffer.from(hkdfSync('sha256', ikm, Buffer.alloc(0), 'workload-ca acme replay-nonce v1', 32));
+    this.key = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'workload-ca acme replay-nonce v2', 32));
   }
 
   mint(): string {
