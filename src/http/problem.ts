@@ -22,6 +22,7 @@ export const PROBLEM_TYPES = {
   'unsupported-media-type': 415,
   'header-too-large': 431,
   'audit-unavailable': 503,
+  'crl-unavailable': 503,
   internal: 500,
 } as const;
 

@@ -112,8 +112,17 @@ export interface PolicySource {
   readonly current: Policy;
 }
 
+export interface IssuerOptions {
+  /**
+   * Where the issuing CA's CRL is published, for certificates whose rule asks to name it (a CRL
+   * Distribution Points extension). Null: no rule may ask (the policy check refuses such a rule).
+   */
+  readonly crlUrl?: string | null;
+}
+
 export class Issuer {
   private readonly profile: LeafProfile;
+  private readonly crlUrl: string | null;
   /** Hex of the issuing key's identifier: with the serial, what names a certificate in the ledger. */
   readonly issuerKeyId: string;
   private readonly issuingSubject: Buffer;
@@ -126,11 +135,13 @@ export class Issuer {
     private readonly audit: AuditSink,
     private readonly observer: IssuanceObserver,
     private readonly clock: () => number = Date.now,
+    options: IssuerOptions = {},
   ) {
     this.keyId = signer.keyId;
     this.issuerKeyId = this.keyId.toString('hex');
     this.issuingSubject = subjectOfCertificate(signer.certificateDer);
-    this.profile = new LeafProfile({ subject: this.issuingSubject, keyId: this.keyId });
+    this.crlUrl = options.crlUrl ?? null;
+    this.profile = new LeafProfile({ subject: this.issuingSubject, keyId: this.keyId }, this.crlUrl);
     this.repeats = new RepeatedRefusals((e) => this.audit.record(e), clock);
   }
 
@@ -202,7 +213,8 @@ export class Issuer {
     const notAfter = new Date(Math.floor(now / 1000) * 1000 + decision.lifetimeSeconds * 1000);
     const serial = newSerial();
     const names = { uris: [decision.spiffeId], dnsNames: decision.dnsNames, ipAddresses: decision.ipAddresses };
-    const tbs = this.profile.tbs({ serial, notBefore, notAfter, spki: csr.spki, publicKeyBits: csr.publicKeyBits, names });
+    const crlDistributionPoint = decision.crlDistributionPoint;
+    const tbs = this.profile.tbs({ serial, notBefore, notAfter, spki: csr.spki, publicKeyBits: csr.publicKeyBits, names, crlDistributionPoint });
     const signature = this.signer.sign(tbs);
     // A key in memory signs synchronously; only an HSM's answer is awaited.
     const der = assembleCertificate(tbs, signature instanceof Promise ? await signature : signature);
@@ -214,6 +226,7 @@ export class Issuer {
       names,
       notBefore,
       notAfter,
+      crlDistributionPoint: crlDistributionPoint ? this.crlUrl : null,
     });
     if (problem) {
       // A bug in the encoder, never the requester's fault: refuse loudly rather than release it.

@@ -23,6 +23,9 @@ import { validateChallenge } from '../http/acme/validation/index.js';
 import { LoggedAuditSink } from '../audit/decision-log.js';
 import { createLogger } from './logger.js';
 import type { Revocations } from '../revocation/keeper.js';
+import type { Signer } from '../pki/signer.js';
+import type { CrlService } from '../ca/crl-publisher.js';
+import { crlDistributionPointProblems, crlUrl } from '../ca/crl-url.js';
 
 export interface Replica {
   readonly app: FastifyInstance;
@@ -41,6 +44,8 @@ export interface ReplicaOptions {
   readonly acme: { readonly store: AcmeStore; readonly state: SharedState };
   /** This process's revocation set, loaded before the replica starts. */
   readonly revocations: Pick<Revocations, 'isRevoked' | 'health'>;
+  /** This process's CRLs, given the signer they are signed with (a publisher, or copies from the embedded primary). */
+  readonly crls: (signer: Signer) => Promise<CrlService>;
 }
 
 export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
@@ -49,17 +54,26 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
   // Every decision this process makes, on any path, reaches the ledger through this sink.
   const sink = new LoggedAuditSink(opts.sink, log);
   const ca = loadCa(config.ca, config.ca.passphrase);
-  const opened = PolicyStore.open(config.policyFile, {
-    info: (m) => log.info(m),
-    error: (m) => log.error(m),
-  });
+  const opened = PolicyStore.open(
+    config.policyFile,
+    {
+      info: (m) => log.info(m),
+      error: (m) => log.error(m),
+    },
+    crlDistributionPointProblems(config.crl.publicUrl),
+  );
   if (!opened.ok) throw new Error(`policy is invalid:\n${opened.message}`);
   const policy = opened.store;
 
   const metrics = new IssuanceMetrics();
   if (sink.backlog) metrics.watchQueue(() => sink.backlog!());
   opts.onMetrics?.(metrics);
-  const issuer = new Issuer(keyObjectSigner(ca.issuingDer, ca.issuingKey), policy, sink, metrics);
+  const signer = keyObjectSigner(ca.issuingDer, ca.issuingKey);
+  const issuerKeyId = signer.keyId.toString('hex');
+  const issuer = new Issuer(signer, policy, sink, metrics, Date.now, {
+    crlUrl: config.crl.publicUrl === null ? null : crlUrl(config.crl.publicUrl, issuerKeyId),
+  });
+  const crls = await opts.crls(signer);
   const tokenIssuers = [...config.tokenIssuers];
   if (config.devTokenIssuer) {
     const d = config.devTokenIssuer;
@@ -102,6 +116,7 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
       issuing: ca.issuing,
       validate: (type, domain, token, keyAuthorization) => validateChallenge(type, domain, token, keyAuthorization, config.acme.validation),
     },
+    crl: { crls, activeIssuerKeyId: issuerKeyId, maxAgeSeconds: config.crl.maxAgeSeconds },
     metrics: opts.metricsText ?? (async () => ({ contentType: client.register.contentType, body: await metrics.registry.metrics() })),
   });
   policy.watch();
@@ -116,6 +131,7 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
       process.off('SIGHUP', onHup);
       policy.close();
       await app.close();
+      await crls.close();
       // Counts of folded refusals go to the ledger while the sink is still open.
       await issuer.flushRefusals();
     },
