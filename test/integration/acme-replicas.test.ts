@@ -247,5 +247,11 @@ describe('revocation across two replicas', () => {
       'a denial row',
       async () => (await db.query(`SELECT 1 FROM denials WHERE reason LIKE '%revoked%' AND requester_id LIKE $1`, [`%${serial}%`])).length >= 1,
     );
+    // Replica A signed (or B did, whichever took the lock); B serves a CRL listing it within seconds.
+    await eventually(
+      "replica B's CRL lists the revoked certificate",
+      async () => (await https(replicas[1]!, 'GET', '/crl/active.crl')).raw.includes(Buffer.from(leaf.serialNumber, 'hex')),
+      5_000,
+    );
   });
 });
