@@ -250,7 +250,7 @@ describe('revocation across two replicas', () => {
     // Replica A signed (or B did, whichever took the lock); B serves a CRL listing it within seconds.
     await eventually(
       "replica B's CRL lists the revoked certificate",
-      async () => (await https(replicas[1]!, 'GET', '/crl/active.crl')).raw.includes(Buffer.from(leaf.serialNumber, 'hex')),
+      async () => (await https(replicas[1]!, 'GET', '/crl/active.crl')).raw.includes(Buffer.from(leaf.serialNumber.padStart(32, '0'), 'hex')),
       5_000,
     );
   });
