@@ -14,7 +14,7 @@ import type { SchemaNode, Setting } from './settings.js';
 import type { Config } from './types.js';
 import { validateSettings } from './validate.js';
 
-export type { AcmeConfig, AcmeValidationConfig, Config, ConnectionsConfig, EstConfig, TokenIssuerConfig } from './types.js';
+export type { AcmeConfig, AcmeValidationConfig, Config, ConnectionsConfig, CrlConfig, EstConfig, TokenIssuerConfig } from './types.js';
 export { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, DEFAULT_TLS_CIPHERS } from './schema.js';
 export { DEV_TOKEN_AUDIENCE, DEV_TOKEN_ISSUER } from './resolve.js';
 export type { ConfigProblem } from './problem.js';

@@ -114,6 +114,13 @@ export function resolveSettings(s: Settings, ctx: ResolveContext): { ok: true; c
       message: 'must not exceed connections.headersTimeoutMs',
     });
   }
+  if (s.crl.renewBeforeSeconds >= s.crl.validitySeconds) {
+    problems.push({
+      key: 'crl.renewBeforeSeconds',
+      source: combination('crl.renewBeforeSeconds', 'crl.validitySeconds'),
+      message: 'must be less than crl.validitySeconds',
+    });
+  }
   if (problems.length > 0) return { ok: false, problems };
   const config: Config = {
     listen: s.listen,
@@ -161,6 +168,7 @@ export function resolveSettings(s: Settings, ctx: ResolveContext): { ok: true; c
       ),
     },
     acme: { ...s.acme, nonceKeyFile: path(s.acme.nonceKeyFile, inData('ca/acme-nonce.key')) },
+    crl: { ...s.crl, publicUrl: s.crl.publicUrl?.replace(/\/+$/, '') ?? null },
   };
   return { ok: true, config };
 }

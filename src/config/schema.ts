@@ -328,6 +328,54 @@ export const EstSchema = group({
   }),
 });
 
+export const CrlSchema = group({
+  publicUrl: nullableString({
+    // IA5 characters only: the URL is written into certificates as an IA5String.
+    pattern: '^https?://[^/\\s]+(/[!-~]*)?$',
+    env: 'WORKLOAD_CA_CRL_PUBLIC_URL',
+    description:
+      'base URL relying parties fetch CRLs from (usually `http://`, through a load balancer or CDN); a policy rule with `crlDistributionPoint: true` names `<publicUrl>/crl/<issuer key id>.crl` in what it issues',
+    docDefault: 'none: no rule may ask for a CRL distribution point',
+    examples: ['http://pki.example.net'],
+    expected: 'an http:// or https:// URL of printable ASCII',
+  }),
+  validitySeconds: Type.Integer({
+    minimum: 600,
+    maximum: 30 * 24 * 3600,
+    default: 24 * 3600,
+    ...doc({ env: 'WORKLOAD_CA_CRL_VALIDITY_SECONDS', description: 'from thisUpdate to nextUpdate of each CRL', examples: [7 * 24 * 3600] }),
+  }),
+  renewBeforeSeconds: Type.Integer({
+    minimum: 60,
+    default: 12 * 3600,
+    ...doc({
+      env: 'WORKLOAD_CA_CRL_RENEW_BEFORE_SECONDS',
+      description: 'a CRL nothing has changed is signed afresh this long before its nextUpdate; less than `validitySeconds`',
+      examples: [3600],
+    }),
+  }),
+  pollSeconds: Type.Integer({
+    minimum: 1,
+    maximum: 300,
+    default: 5,
+    ...doc({
+      env: 'WORKLOAD_CA_CRL_POLL_SECONDS',
+      description:
+        'how often each replica looks for a newer CRL and for revocations it was not told about (a revocation it hears of is published at once)',
+      examples: [10],
+    }),
+  }),
+  maxAgeSeconds: Type.Integer({
+    minimum: 0,
+    default: 300,
+    ...doc({
+      env: 'WORKLOAD_CA_CRL_MAX_AGE_SECONDS',
+      description: "`Cache-Control: max-age` of a served CRL (never past its nextUpdate): how stale a cache's copy may get",
+      examples: [60],
+    }),
+  }),
+});
+
 export const SettingsSchema = Type.Object(
   {
     listen: group({
@@ -679,6 +727,7 @@ export const SettingsSchema = Type.Object(
     }),
     est: EstSchema,
     acme: AcmeSchema,
+    crl: CrlSchema,
   },
   { additionalProperties: false },
 );

@@ -2,7 +2,7 @@
 // the few fields that are not settings as written (paths resolved, modes decided) say so.
 
 import type { Static } from '@sinclair/typebox';
-import type { AcmeSchema, ConnectionsSchema, EstSchema, Settings, TokenIssuerSchema } from './schema.js';
+import type { AcmeSchema, ConnectionsSchema, CrlSchema, EstSchema, Settings, TokenIssuerSchema } from './schema.js';
 
 /** Configuration is read once and shared, so nothing downstream may change it. */
 export type DeepReadonly<T> = T extends readonly (infer U)[]
@@ -20,6 +20,8 @@ export type AcmeConfig = DeepReadonly<Static<typeof AcmeSchema>>;
 export type AcmeValidationConfig = AcmeConfig['validation'];
 /** The EST plugin's options; usersFile is resolved (its default lives under dataDir). */
 export type EstConfig = DeepReadonly<Required<Static<typeof EstSchema>>>;
+/** Publishing CRLs; publicUrl without a trailing slash. */
+export type CrlConfig = DeepReadonly<Static<typeof CrlSchema>>;
 
 export type Config = DeepReadonly<{
   listen: Settings['listen'];
@@ -62,6 +64,7 @@ export type Config = DeepReadonly<{
   est: EstConfig;
   /** nonceKeyFile resolved (its default lives under dataDir). */
   acme: Omit<AcmeConfig, 'nonceKeyFile'> & { nonceKeyFile: string };
+  crl: CrlConfig;
 }>;
 
 /** Where the issuing key lives in an HSM; the PIN read from ca.pkcs11.pinFile, else ca.pkcs11.pin. */

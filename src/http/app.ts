@@ -17,6 +17,7 @@ import { eabKeysApi } from './admin/eab-keys.js';
 import { inventoryApi, type InventoryDeps } from './admin/inventory.js';
 import { revocationsApi } from './admin/revocations.js';
 import { bundleApi } from './api/bundle.js';
+import { crlApi, type CrlRouteDeps } from './api/crl.js';
 import { svidApi } from './api/svids.js';
 import type { RevocationCheck } from '../revocation/set.js';
 import { EST_PREFIX, estApi, sendEstFrameworkError, type EstDeps } from './est/plugin.js';
@@ -49,6 +50,8 @@ export interface AppDeps {
   /** EST (RFC 7030); absent: no EST routes. */
   readonly est?: EstDeps;
   readonly acme: AcmeDeps;
+  /** Each issuing CA's CRL, served from memory. */
+  readonly crl: CrlRouteDeps;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -120,6 +123,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(svidApi, { issuer: deps.issuer, tokens: deps.tokens, issuing: deps.issuing, revocations: deps.revocations });
   await app.register(bundleApi, { roots: deps.roots });
+  await app.register(crlApi, deps.crl);
   await app.register(inventoryApi, deps.inventory);
   // Its own encapsulated context under /.well-known/est: EST's body parsing and text/plain errors.
   if (deps.est) await app.register(estApi, { ...deps.est, prefix: EST_PREFIX });

@@ -23,6 +23,7 @@ export const PROBLEM_TYPES = {
   'header-too-large': 431,
   'audit-unavailable': 503,
   'ca-unavailable': 503,
+  'crl-unavailable': 503,
   internal: 500,
 } as const;
 

@@ -134,19 +134,25 @@ interface SigningContext {
   readonly profile: LeafProfile;
   readonly subject: Buffer;
   readonly keyIdHex: string;
+  /** Where this CA's CRL is published, for rules that ask to name it; null if nowhere. */
+  readonly crlUrl: string | null;
   /** The issuing CA's validity, ms since the epoch. */
   readonly notBefore: number;
   readonly notAfter: number;
 }
 
-function signingContext(signer: Signer): SigningContext {
+function signingContext(signer: Signer, crlUrlFor: (issuerKeyId: string) => string | null): SigningContext {
   const subject = subjectOfCertificate(signer.certificateDer);
   const ca = new X509Certificate(signer.certificateDer);
+  const keyIdHex = signer.keyId.toString('hex');
+  // Each issuing CA has its own CRL, so the URL a leaf names follows the signer.
+  const crlUrl = crlUrlFor(keyIdHex);
   return {
     signer,
-    profile: new LeafProfile({ subject, keyId: signer.keyId }),
+    profile: new LeafProfile({ subject, keyId: signer.keyId }, crlUrl),
+    crlUrl,
     subject,
-    keyIdHex: signer.keyId.toString('hex'),
+    keyIdHex,
     notBefore: Date.parse(ca.validFrom),
     notAfter: Date.parse(ca.validTo),
   };
@@ -155,7 +161,17 @@ function signingContext(signer: Signer): SigningContext {
 /** How long a client should wait before retrying while the CA is outside its validity. */
 const CA_RETRY_AFTER_SECONDS = 300;
 
+export interface IssuerOptions {
+  /**
+   * Where an issuing CA's CRL is published, by its key id, for certificates whose rule asks to
+   * name it (a CRL Distribution Points extension). Null: no rule may ask (the policy check
+   * refuses such a rule).
+   */
+  readonly crlUrlFor?: (issuerKeyId: string) => string | null;
+}
+
 export class Issuer {
+  private readonly crlUrlFor: (issuerKeyId: string) => string | null;
   private readonly repeats: RepeatedRefusals;
   private context: SigningContext;
 
@@ -165,15 +181,17 @@ export class Issuer {
     private readonly audit: AuditSink,
     private readonly observer: IssuanceObserver,
     private readonly clock: () => number = Date.now,
+    options: IssuerOptions = {},
   ) {
-    this.context = signingContext(signers.current);
+    this.crlUrlFor = options.crlUrlFor ?? (() => null);
+    this.context = signingContext(signers.current, this.crlUrlFor);
     this.repeats = new RepeatedRefusals((e) => this.audit.record(e), clock);
   }
 
   /** The current signer's context; rebuilt only when the signer changed. */
   private signing(): SigningContext {
     const signer = this.signers.current;
-    if (this.context.signer !== signer) this.context = signingContext(signer);
+    if (this.context.signer !== signer) this.context = signingContext(signer, this.crlUrlFor);
     return this.context;
   }
 
@@ -272,7 +290,8 @@ export class Issuer {
     const notAfter = new Date(capped ? ctx.notAfter : wanted);
     const serial = newSerial();
     const names = { uris: [decision.spiffeId], dnsNames: decision.dnsNames, ipAddresses: decision.ipAddresses };
-    const tbs = ctx.profile.tbs({ serial, notBefore, notAfter, spki: csr.spki, publicKeyBits: csr.publicKeyBits, names });
+    const crlDistributionPoint = decision.crlDistributionPoint;
+    const tbs = ctx.profile.tbs({ serial, notBefore, notAfter, spki: csr.spki, publicKeyBits: csr.publicKeyBits, names, crlDistributionPoint });
     const signature = ctx.signer.sign(tbs);
     // A key in memory signs synchronously; only an HSM's answer is awaited.
     const der = assembleCertificate(tbs, signature instanceof Promise ? await signature : signature);
@@ -284,6 +303,7 @@ export class Issuer {
       names,
       notBefore,
       notAfter,
+      crlDistributionPoint: crlDistributionPoint ? ctx.crlUrl : null,
     });
     if (problem) {
       // A bug in the encoder, never the requester's fault: refuse loudly rather than release it.

@@ -14,14 +14,22 @@ export interface PolicyLog {
 
 export type LoadResult = { ok: true; policy: Policy } | { ok: false; problems: readonly PolicyProblem[] };
 
-export function loadPolicyFile(file: string): LoadResult {
+/**
+ * What the server's settings find wrong with an otherwise valid policy (a rule that needs a
+ * setting left unset). Such a policy is refused at start and on reload, like an invalid one.
+ */
+export type PolicyCheck = (policy: Policy) => readonly PolicyProblem[];
+
+export function loadPolicyFile(file: string, check?: PolicyCheck): LoadResult {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     return { ok: false, problems: [{ line: 0, column: 0, path: '', message: (err as Error).message }] };
   }
-  return parsePolicy(text);
+  const parsed = parsePolicy(text);
+  const problems = parsed.ok && check ? check(parsed.policy) : [];
+  return problems.length > 0 ? { ok: false, problems } : parsed;
 }
 
 export function formatProblems(file: string, problems: readonly PolicyProblem[]): string {
@@ -36,12 +44,13 @@ export class PolicyStore implements PolicySource {
     private readonly file: string,
     private policy: Policy,
     private readonly log: PolicyLog,
+    private readonly check?: PolicyCheck,
   ) {}
 
-  static open(file: string, log: PolicyLog): { ok: true; store: PolicyStore } | { ok: false; message: string } {
-    const loaded = loadPolicyFile(file);
+  static open(file: string, log: PolicyLog, check?: PolicyCheck): { ok: true; store: PolicyStore } | { ok: false; message: string } {
+    const loaded = loadPolicyFile(file, check);
     if (!loaded.ok) return { ok: false, message: formatProblems(file, loaded.problems) };
-    return { ok: true, store: new PolicyStore(file, loaded.policy, log) };
+    return { ok: true, store: new PolicyStore(file, loaded.policy, log, check) };
   }
 
   get current(): Policy {
@@ -50,7 +59,7 @@ export class PolicyStore implements PolicySource {
 
   /** Re-reads the file; keeps the current policy when the new one is invalid. */
   reload(): LoadResult {
-    const loaded = loadPolicyFile(this.file);
+    const loaded = loadPolicyFile(this.file, this.check);
     if (!loaded.ok) {
       this.log.error(`policy reload refused; still serving ${this.policy.hash}:\n${formatProblems(this.file, loaded.problems)}`);
       return loaded;

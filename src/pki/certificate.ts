@@ -99,16 +99,27 @@ export interface LeafFields {
   readonly spki: Uint8Array;
   readonly publicKeyBits: Uint8Array;
   readonly names: SubjectAltNames;
+  /** Whether the certificate names the issuing CA's CRL (a policy rule opted in). */
+  readonly crlDistributionPoint?: boolean;
+}
+
+/** CRLDistributionPoints with one DistributionPoint whose fullName is one URI (RFC 5280 §4.2.1.13). */
+function crlDistributionPoints(url: string): Buffer {
+  // distributionPoint [0] holds a CHOICE, so it is constructed; fullName is [0] IMPLICIT GeneralNames.
+  return extension(OID.crlDistributionPoints, false, seq(seq(explicit(0, explicit(0, tlv(0x86, Buffer.from(url, 'latin1')))))));
 }
 
 /** The X509-SVID leaf profile bound to one issuing CA, with every constant part pre-encoded. */
 export class LeafProfile {
   private readonly issuer: Buffer;
   private readonly constantExtensions: Buffer;
+  private readonly cdp: Buffer | null;
   private static readonly EMPTY_SUBJECT = seq();
 
-  constructor(issuer: IssuerIdentity) {
+  /** `crlUrl`: where this CA's CRL is published, for leaves whose rule asks to name it. */
+  constructor(issuer: IssuerIdentity, crlUrl: string | null = null) {
     this.issuer = Buffer.from(issuer.subject);
+    this.cdp = crlUrl === null ? null : crlDistributionPoints(crlUrl);
     this.constantExtensions = Buffer.concat([
       extension(OID.basicConstraints, true, seq()),
       // digitalSignature only: bit 0, one unused bit pattern `03 02 07 80`.
@@ -119,11 +130,18 @@ export class LeafProfile {
   }
 
   tbs(fields: LeafFields): Buffer {
+    let cdp: Buffer[] = [];
+    if (fields.crlDistributionPoint) {
+      // The Issuer refuses such a decision when no URL is configured, so this is a bug upstream.
+      if (this.cdp === null) throw new Error('a CRL distribution point was asked for, but no CRL URL is configured');
+      cdp = [this.cdp];
+    }
     // The subject is empty, so RFC 5280 §4.2.1.6 requires the SAN extension to be critical.
     const extensions = seq(
       this.constantExtensions,
       subjectAltName(fields.names, true),
       extension(OID.subjectKeyIdentifier, false, octets(keyIdentifier(fields.publicKeyBits))),
+      ...cdp,
     );
     return tbsCertificate(fields, this.issuer, LeafProfile.EMPTY_SUBJECT, extensions);
   }

@@ -17,6 +17,8 @@ export interface LeafExpectation {
   readonly names: SubjectAltNames;
   readonly notBefore: Date;
   readonly notAfter: Date;
+  /** The CRL URL the rule asked the certificate to name; absent or null: the extension is refused. */
+  readonly crlDistributionPoint?: string | null;
 }
 
 const LEAF_EXTENSIONS = [
@@ -66,8 +68,14 @@ function check(der: Uint8Array, want: LeafExpectation): string | null {
     if (found.has(id)) return `duplicate extension ${id}`;
     found.set(id, { critical: parts.length === 3, value: contentOf(der, parts[parts.length - 1]!) });
   }
-  if (found.size !== LEAF_EXTENSIONS.length || !LEAF_EXTENSIONS.every((id) => found.has(id))) {
+  const cdpUrl = want.crlDistributionPoint ?? null;
+  const expected = cdpUrl === null ? LEAF_EXTENSIONS : [...LEAF_EXTENSIONS, OID.crlDistributionPoints];
+  if (found.size !== expected.length || !expected.every((id) => found.has(id))) {
     return `unexpected extension set ${[...found.keys()].join(',')}`;
+  }
+  if (cdpUrl !== null) {
+    const cdp = found.get(OID.crlDistributionPoints)!;
+    if (cdp.critical || distributionPointUri(cdp.value) !== cdpUrl) return 'CRL distribution point is not the one URL asked for';
   }
   const bc = found.get(OID.basicConstraints)!;
   if (!bc.critical || !same(bc.value, Buffer.from([0x30, 0x00]))) return 'basicConstraints must be critical with cA=false';
@@ -96,6 +104,19 @@ function check(der: Uint8Array, want: LeafExpectation): string | null {
   if (ips.join() !== want.names.ipAddresses.map((ip) => formatIp(ipBytes(ip))).join()) return 'IP SANs differ from the decision';
   if (names.length !== uris.length + dns.length + ips.length) return 'unexpected SAN entries';
   return null;
+}
+
+/** The URI of a CRLDistributionPoints holding exactly one DistributionPoint with one fullName URI; else null. */
+function distributionPointUri(value: Uint8Array): string | null {
+  const points = sequenceOf(value);
+  if (points.length !== 1 || points[0]!.tlv.tag !== TAG.SEQUENCE) return null;
+  const [name, ...rest] = childrenOf(value, points[0]!.tlv);
+  if (!name || rest.length > 0 || name.tag !== 0xa0) return null;
+  const [fullName, ...others] = childrenOf(value, name);
+  if (!fullName || others.length > 0 || fullName.tag !== 0xa0) return null;
+  const [uri, ...more] = childrenOf(value, fullName);
+  if (!uri || more.length > 0 || uri.tag !== 0x86) return null;
+  return Buffer.from(contentOf(value, uri)).toString('latin1');
 }
 
 function algorithm(der: Uint8Array, alg: Tlv): string {

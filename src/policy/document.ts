@@ -169,6 +169,7 @@ class RuleCompiler {
         ipRanges: Object.freeze(ipRanges),
         keyAlgorithms: Object.freeze(keyAlgorithms),
         ...lifetimes,
+        crlDistributionPoint: this.doc.grant.crlDistributionPoint ?? false,
       }),
     });
   }

@@ -177,6 +177,7 @@ function decide(policy: Policy, rule: CompiledRule, input: PolicyInput): Decisio
     dnsNames: input.dnsNames,
     ipAddresses: input.ipAddresses,
     lifetimeSeconds: lifetime,
+    crlDistributionPoint: grant.crlDistributionPoint,
   };
 }
 

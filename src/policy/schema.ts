@@ -43,6 +43,7 @@ export interface RuleDocument {
     readonly keyAlgorithms?: readonly string[];
     readonly defaultLifetime?: number | string;
     readonly maxLifetime?: number | string;
+    readonly crlDistributionPoint?: boolean;
   };
 }
 
@@ -164,6 +165,7 @@ export const POLICY_SCHEMA = {
               keyAlgorithms,
               defaultLifetime: duration,
               maxLifetime: duration,
+              crlDistributionPoint: { type: 'boolean', 'x-expect': 'true or false' },
             },
           },
         },

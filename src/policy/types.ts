@@ -118,6 +118,8 @@ export type Decision =
       readonly dnsNames: readonly string[];
       readonly ipAddresses: readonly string[];
       readonly lifetimeSeconds: number;
+      /** The certificate names the issuing CA's CRL. */
+      readonly crlDistributionPoint: boolean;
     }
   | {
       readonly allowed: false;
@@ -265,4 +267,9 @@ export interface CompiledGrant {
   readonly keyAlgorithms: readonly KeyAlgorithm[];
   readonly defaultLifetimeSeconds: number;
   readonly maxLifetimeSeconds: number;
+  /**
+   * Whether certificates name the issuing CA's CRL (a CRL Distribution Points extension): for
+   * long-lived device certificates; short-lived SVIDs need none.
+   */
+  readonly crlDistributionPoint: boolean;
 }

@@ -22,6 +22,8 @@ export interface Revocations extends RevocationCheck {
    * down has been caught). For /readyz: a replica that cannot keep up should take no traffic.
    */
   health(): RevocationHealth;
+  /** Calls `listener` with each revocation this process learns of (published here or received). */
+  onRevoked(listener: (r: Revoked) => void): void;
   close(): Promise<void>;
 }
 
@@ -36,6 +38,11 @@ export interface KeeperOptions {
 /** Resolves once the revocations of every unexpired certificate are loaded; fails if they cannot be. */
 export async function startRevocations(opts: KeeperOptions): Promise<Revocations> {
   const set = new RevocationSet();
+  const listeners = new Set<(r: Revoked) => void>();
+  const learn = (r: Revoked): void => {
+    set.add(r);
+    for (const listener of listeners) listener(r);
+  };
   const now = opts.now ?? Date.now;
   const period = opts.reconcileMs ?? RECONCILE_MS;
   let reconciledAt = 0;
@@ -47,7 +54,7 @@ export async function startRevocations(opts: KeeperOptions): Promise<Revocations
   const reconcileLogged = (): void =>
     void reconcile().catch((err: Error) => opts.warn(`revocations: reconcile failed, retrying in ${period} ms: ${err.message}`));
 
-  await opts.feed.subscribe((r) => set.add(r), reconcileLogged);
+  await opts.feed.subscribe(learn, reconcileLogged);
   await reconcile();
   const timer = setInterval(reconcileLogged, period);
   timer.unref();
@@ -55,7 +62,7 @@ export async function startRevocations(opts: KeeperOptions): Promise<Revocations
   return {
     isRevoked: (issuerKeyId, serial) => set.isRevoked(issuerKeyId, serial),
     async publish(r) {
-      set.add(r);
+      learn(r);
       // The revocation is already durable in the database; a feed that fails delays the other
       // processes until their next reconcile, and is not the revoker's error.
       await opts.feed.publish(r).catch((err: Error) => opts.warn(`revocations: publishing ${r.serial} failed: ${err.message}`));
@@ -67,7 +74,9 @@ export async function startRevocations(opts: KeeperOptions): Promise<Revocations
       if (age > 2 * period + period / 2) return { ok: false, detail: `revocations last reconciled ${Math.round(age / 1000)} s ago` };
       return { ok: true, detail: 'revocations current' };
     },
+    onRevoked: (listener) => void listeners.add(listener),
     async close() {
+      listeners.clear();
       clearInterval(timer);
       await opts.feed.close();
     },

@@ -25,6 +25,9 @@ import { validateChallenge } from '../http/acme/validation/index.js';
 import { LoggedAuditSink } from '../audit/decision-log.js';
 import { createLogger } from './logger.js';
 import type { Revocations } from '../revocation/keeper.js';
+import type { Signer } from '../pki/signer.js';
+import type { CrlService } from '../ca/crl-publisher.js';
+import { crlDistributionPointProblems, crlUrl } from '../ca/crl-url.js';
 
 export interface Replica {
   readonly app: FastifyInstance;
@@ -43,6 +46,8 @@ export interface ReplicaOptions {
   readonly acme: { readonly store: AcmeStore; readonly state: SharedState };
   /** This process's revocation set, loaded before the replica starts. */
   readonly revocations: Pick<Revocations, 'isRevoked' | 'health'>;
+  /** This process's CRLs, given the signer they are signed with (a publisher, or copies from the embedded primary). */
+  readonly crls: (signer: Signer) => Promise<CrlService>;
 }
 
 export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
@@ -55,18 +60,26 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
   const nonceKey = readSecretFile(config.acme.nonceKeyFile, 'the ACME nonce key (acme.nonceKeyFile)');
   // Only the signer holds the issuing key; the Issuer reads it through the slot a rotation swaps.
   const signers = new SignerSlot(await openSigner(config));
-  const opened = PolicyStore.open(config.policyFile, {
-    info: (m) => log.info(m),
-    error: (m) => log.error(m),
-  });
+  const opened = PolicyStore.open(
+    config.policyFile,
+    {
+      info: (m) => log.info(m),
+      error: (m) => log.error(m),
+    },
+    crlDistributionPointProblems(config.crl.publicUrl),
+  );
   if (!opened.ok) throw new Error(`policy is invalid:\n${opened.message}`);
   const policy = opened.store;
 
   const metrics = new IssuanceMetrics();
   if (sink.backlog) metrics.watchQueue(() => sink.backlog!());
   opts.onMetrics?.(metrics);
-  const issuer = new Issuer(signers, policy, sink, metrics);
+  const publicUrl = config.crl.publicUrl;
+  const issuer = new Issuer(signers, policy, sink, metrics, Date.now, {
+    crlUrlFor: (issuerKeyId) => (publicUrl === null ? null : crlUrl(publicUrl, issuerKeyId)),
+  });
   metrics.watchIssuingCa(() => issuer.caSecondsLeft());
+  const crls = await opts.crls(signers.current);
   const tokenIssuers = [...config.tokenIssuers];
   if (config.devTokenIssuer) {
     const d = config.devTokenIssuer;
@@ -112,6 +125,7 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
       issuing: ca.issuing,
       validate: (type, domain, token, keyAuthorization) => validateChallenge(type, domain, token, keyAuthorization, config.acme.validation),
     },
+    crl: { crls, activeIssuerKeyId: issuer.issuerKeyId, maxAgeSeconds: config.crl.maxAgeSeconds },
     metrics: opts.metricsText ?? (async () => ({ contentType: client.register.contentType, body: await metrics.registry.metrics() })),
   });
   policy.watch();
@@ -126,6 +140,7 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
       process.off('SIGHUP', onHup);
       policy.close();
       await app.close();
+      await crls.close();
       // Counts of folded refusals go to the ledger while the sink is still open.
       await issuer.flushRefusals();
       await signers.current.close();

@@ -36,6 +36,10 @@ import { startRevocations, type Revocations } from '../revocation/keeper.js';
 import { PrimaryRevocationFeed, WorkerRevocationFeed, ipcRevocationSource, serveRevocationsOverIpc } from '../revocation/ipc-feed.js';
 import { RedisRevocationFeed } from '../revocation/redis-feed.js';
 import { sqlRevocationSource, type RevocationSource } from '../revocation/sql-source.js';
+import type { EmbeddedCrls } from './crl-wiring.js';
+import { serveCrlsOverIpc } from '../ca/crl-ipc.js';
+import { crlDistributionPointProblems } from '../ca/crl-url.js';
+import { productionCrls, sharedCrls, startEmbeddedCrls, workerCrls, type CrlFactory } from './crl-wiring.js';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
 
@@ -67,6 +71,8 @@ interface PrimaryState {
   readonly revocationSource: RevocationSource;
   /** Embedded only: the primary writes every revocation and pushes it to its workers through this. */
   readonly revocationFeed: PrimaryRevocationFeed | null;
+  /** Embedded only: the primary signs every CRL and pushes it to its workers. */
+  readonly crl: EmbeddedCrls | null;
 }
 
 export async function serve(config: Config): Promise<void> {
@@ -106,6 +112,7 @@ export async function serve(config: Config): Promise<void> {
     process.on('SIGTERM', shutdown);
   });
   await serving.stop();
+  await state.crl?.close();
   await state.acme?.close();
   await state.sink?.close();
   await state.db.close();
@@ -126,7 +133,9 @@ async function startEmbedded(config: Config): Promise<PrimaryState> {
   // pushed from here to every worker.
   const revocationFeed = new PrimaryRevocationFeed();
   const acme = withRevocationPublishing(embeddedAcmeState(db), (r) => revocationFeed.publish(r));
+  const crl = await startEmbeddedCrls(config, db, revocationFeed);
   return {
+    crl,
     revocationSource: sqlRevocationSource(db),
     revocationFeed,
     db,
@@ -155,6 +164,7 @@ async function startProduction(config: Config, mode: Extract<Mode, { kind: 'prod
     processAcme: () => productionAcmeState(mode.databaseUrl, mode.redisUrl, config.redisPrefix),
     revocationSource: sqlRevocationSource(db),
     revocationFeed: null,
+    crl: null,
     describe: `production mode, audit queue on Redis (prefix ${config.redisPrefix}), ledger in Postgres`,
     policyHash,
   };
@@ -165,7 +175,7 @@ async function startProduction(config: Config, mode: Extract<Mode, { kind: 'prod
  * ledger is opened or migrated, so a start that cannot serve fails fast and touches nothing.
  */
 function checkPolicyAtStart(config: Config): string {
-  const policy = loadPolicyFile(config.policyFile);
+  const policy = loadPolicyFile(config.policyFile, crlDistributionPointProblems(config.crl.publicUrl));
   if (!policy.ok) throw new Error(`policy is invalid:\n${formatProblems(config.policyFile, policy.problems)}`);
   const acmeProblems = acmeStartProblems(config.acme, policy.policy, config.policyFile);
   if (acmeProblems.length > 0) throw new Error(`the ACME settings cannot work:\n${acmeProblems.join('\n')}`);
@@ -191,7 +201,8 @@ async function serveSingle(config: Config, state: PrimaryState, sink: AuditSink)
   // Embedded: the primary's store publishes already. Production: this process's own store must.
   const own = state.processAcme();
   const acme = state.revocationFeed ? own : withRevocationPublishing(own, (r) => revocations.publish(r));
-  const replica = await startReplica({ config, sink, reader: new SqlLedgerReader(state.db), acme, revocations });
+  const crls = state.crl ? sharedCrls(state.crl) : productionCrls(config, state.db, revocations);
+  const replica = await startReplica({ config, sink, reader: new SqlLedgerReader(state.db), acme, revocations, crls });
   const address = replica.app.server.address();
   return {
     stop: async () => {
@@ -218,6 +229,7 @@ async function servePrimary(config: Config, state: PrimaryState): Promise<Servin
     }
     if (state.acme) serveAcmeOverIpc(worker, state.acme);
     if (state.revocationFeed) serveRevocationsOverIpc(worker, state.revocationSource);
+    if (state.crl) serveCrlsOverIpc(worker, state.crl);
     serveClusterMetrics(worker, aggregator);
     return new Promise((resolve, reject) => {
       worker.once('listening', (address) => {
@@ -274,17 +286,20 @@ async function serveWorker(config: Config, mode: Mode): Promise<void> {
   let db: SqlClient | null = null;
   let acme: AcmeState;
   let revocations: Revocations;
+  let crls: CrlFactory;
   if (mode.kind === 'embedded') {
     sink = new IpcAuditSink();
     reader = ipcLedgerReader();
     acme = ipcAcmeState();
     // The primary writes and pushes revocations; this worker loads them from it and listens.
     revocations = await startRevocations({ source: ipcRevocationSource(), feed: new WorkerRevocationFeed(warn), warn });
+    crls = workerCrls(warn);
   } else {
     sink = productionSink(config, mode);
     db = openPostgresLedger(mode.databaseUrl, { max: 2, applicationName: 'workload-ca serve' });
     reader = new SqlLedgerReader(db);
     revocations = await startRevocations({ source: sqlRevocationSource(db), feed: productionRevocationFeed(config), warn });
+    crls = productionCrls(config, db, revocations);
     const published = revocations;
     acme = withRevocationPublishing(productionAcmeState(mode.databaseUrl, mode.redisUrl, config.redisPrefix), (r) => published.publish(r));
   }
@@ -295,6 +310,7 @@ async function serveWorker(config: Config, mode: Mode): Promise<void> {
     reader,
     acme,
     revocations,
+    crls,
     onMetrics: (m) => void (metricsText = clusterMetricsClient(m.registry)),
     metricsText: () => metricsText!(),
   });

@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { X509Certificate, createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
@@ -36,7 +36,7 @@ function issue(body: unknown, headers: Record<string, string> = {}, tls: { cert?
   });
 }
 
-function openssl(args: string[], input?: string): string {
+function openssl(args: string[], input?: string | Buffer): string {
   return execFileSync('openssl', args, { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
@@ -402,6 +402,82 @@ describe('operators revoke through the admin API and the CLI', () => {
     assert.equal(unknown.status, 404, unknown.body);
     const forged = await https(server, 'GET', '/v1/admin/revocations?cursor=bm90LWEtY3Vyc29y', { headers: admin() });
     assert.equal(forged.status, 400, forged.body);
+  });
+
+  test('the CRL lists a revocation within seconds on both workers: openssl verify -crl_check refuses it, accepts a live one; ETag and 304', async () => {
+    // The suite's own token: revoking one certificate by serial leaves the identity usable.
+    const [live, doomed] = await Promise.all([svid('payments', 'api', token), svid('payments', 'api', token)]);
+    const fetchCrl = (path = '/crl/active.crl', headers: Record<string, string> = {}) => https(server, 'GET', path, { headers });
+    const crlText = (der: Buffer) => openssl(['crl', '-inform', 'DER', '-noout', '-text'], der);
+    const crlNumber = (der: Buffer) => BigInt(`0x${/CRL Number:\s*\n\s*(?:0x)?([0-9A-Fa-f]+)/.exec(crlText(der))![1]}`);
+    // 16 random bytes appear in the DER only as that serial; openssl reads the entry below.
+    const lists = (der: Buffer, serial: string) => der.includes(Buffer.from(serial, 'hex'));
+
+    const first = await fetchCrl();
+    assert.equal(first.status, 200, first.body);
+    assert.equal(first.headers['content-type'], 'application/pkix-crl');
+    const etag = String(first.headers.etag);
+    assert.match(etag, /^"[0-9a-f]{32}"$/, 'a strong entity tag');
+    const maxAge = Number(/^public, max-age=(\d+)$/.exec(String(first.headers['cache-control']))?.[1]);
+    assert.ok(maxAge > 0 && maxAge <= 300, String(first.headers['cache-control']));
+    const lastModified = String(first.headers['last-modified']);
+    assert.equal((await fetchCrl('/crl/active.crl', { 'if-none-match': etag })).status, 304);
+    assert.equal((await fetchCrl('/crl/active.crl', { 'if-modified-since': lastModified })).status, 304);
+    assert.ok(!lists(first.raw, doomed.serial));
+
+    const res = await revoke({ serial: doomed.serial, reason: 1 });
+    assert.equal(res.status, 200, res.body);
+    // Each request is a new connection, so the two workers take turns: both must serve the new CRL.
+    let latest = first;
+    await eventually(
+      'the CRL lists the revoked certificate on both workers',
+      async () => {
+        const seen = await Promise.all([fetchCrl(), fetchCrl(), fetchCrl(), fetchCrl()]);
+        latest = seen[0]!;
+        return seen.every((r) => r.status === 200 && lists(r.raw, doomed.serial));
+      },
+      5_000,
+    );
+    assert.ok(crlNumber(latest.raw) > crlNumber(first.raw), 'the CRL number grew');
+    assert.match(crlText(latest.raw), new RegExp(`Serial Number: ${doomed.serial.toUpperCase()}[\\s\\S]*?Key Compromise`));
+    assert.notEqual(latest.headers.etag, etag);
+    assert.equal((await fetchCrl('/crl/active.crl', { 'if-none-match': etag })).status, 200, 'a stale tag gets the new CRL');
+
+    // The stable per-issuer URLs: DER, PEM by suffix or by Accept; relying parties check with openssl.
+    const issuing = readFileSync(join(server.dataDir, 'ca/issuing-ca.pem'), 'utf8');
+    const keyId = createHash('sha1')
+      .update(new X509Certificate(issuing).publicKey.export({ type: 'spki', format: 'der' }).subarray(-65))
+      .digest('hex');
+    assert.deepEqual((await fetchCrl(`/crl/${keyId}.crl`)).raw, latest.raw);
+    const pem = await fetchCrl(`/crl/${keyId}.pem`);
+    assert.equal(pem.headers['content-type'], 'application/x-pem-file');
+    assert.match(pem.body, /^-----BEGIN X509 CRL-----\n/);
+    const negotiated = await fetchCrl(`/crl/${keyId}`, { accept: 'application/x-pem-file' });
+    assert.equal(negotiated.body, pem.body);
+    assert.equal(negotiated.headers.vary, 'Accept');
+
+    const caFile = join(work, 'crl-ca.pem');
+    const crlFile = join(work, 'issuing.crl.pem');
+    writeFileSync(caFile, server.rootPem + issuing);
+    writeFileSync(crlFile, pem.body);
+    const check = (leaf: { cert: string }) => {
+      const leafFile = join(work, 'crl-leaf.pem');
+      writeFileSync(leafFile, new X509Certificate(leaf.cert).toString());
+      try {
+        return openssl(['verify', '-crl_check', '-CAfile', caFile, '-CRLfile', crlFile, leafFile]);
+      } catch (err) {
+        return String((err as { stdout: string }).stdout) + String((err as { stderr: string }).stderr);
+      }
+    };
+    assert.match(check(live.tls), /: OK/);
+    assert.match(check(doomed.tls), /certificate revoked/);
+
+    for (const path of ['/crl/00ff00ff.crl', '/crl/not-an-issuer.crl']) {
+      const missing = await fetchCrl(path);
+      assert.equal(missing.status, 404, path);
+      assert.match(String(missing.headers['content-type']), /^application\/problem\+json/);
+      assert.equal(missing.json().type, 'urn:workload-ca:problem:not-found');
+    }
   });
 });
 

@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
 import { request } from 'node:https';
 import { connect, type TLSSocket } from 'node:tls';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -43,6 +43,9 @@ const issued = new Set<string>();
 /** [rule, code] of every refusal made; each must be in the ledger's denials. */
 const refusals: [string, string][] = [];
 
+/** Where relying parties fetch CRLs: long-lived device certificates name it. */
+const CRL_BASE = 'http://pki.workload-ca.test';
+
 const POLICY = `version: 1
 guardrails:
   trustDomain: ${TD}
@@ -56,7 +59,7 @@ rules:
   # The "devices" label selects a longer lifetime for factory-certified devices.
   - name: est-manufactured-devices
     match: { paths: [est], est: { label: devices, auth: [trust-anchor] } }
-    grant: { spiffeId: 'spiffe://{trustDomain}/device/{requester.name}', defaultLifetime: 3d, maxLifetime: 7d }
+    grant: { spiffeId: 'spiffe://{trustDomain}/device/{requester.name}', defaultLifetime: 3d, maxLifetime: 7d, crlDistributionPoint: true }
   - name: est-bootstrap
     match: { paths: [est], est: { auth: [basic] } }
     grant: { spiffeId: 'spiffe://{trustDomain}/device/{requester.name}', defaultLifetime: 1h }
@@ -111,7 +114,8 @@ before(async () => {
   writeFileSync(join(dataDir, 'policy.yaml'), POLICY);
   const config = file(
     'config.yaml',
-    `est:\n  labels:\n    devices: { trustAnchors: [${pki.rootFile}] }\n    gateways: { trustAnchors: [${pki.rootFile}], trustRegistrationAuthorities: true }\n`,
+    `crl:\n  publicUrl: ${CRL_BASE}\n` +
+      `est:\n  labels:\n    devices: { trustAnchors: [${pki.rootFile}] }\n    gateways: { trustAnchors: [${pki.rootFile}], trustRegistrationAuthorities: true }\n`,
   );
   server = await startServer({ workers: 2, dataDir, env: { WORKLOAD_CA_CONFIG: config } });
   est = `${server.url}/.well-known/est`;
@@ -179,6 +183,7 @@ describe('enrollment', () => {
     const a = certificateOf(enroll('/simpleenroll', csr.base64, basic, ['-H', 'Content-Transfer-Encoding: base64']));
     assert.equal(sanOf(a), `URI:spiffe://${TD}/device/sensor-1`);
     assert.ok(!a.subject, 'the subject is empty; the SAN names the device');
+    assert.doesNotMatch(openssl(['x509', '-noout', '-text'], a.toString()), /CRL Distribution Points/, 'its rule did not ask for one');
     assert.equal(lifetimeHours(a), 1);
     verifies(a);
     // RFC 8951: one line, and no Content-Transfer-Encoding header.
@@ -193,6 +198,15 @@ describe('enrollment', () => {
     assert.equal(sanOf(cert), `URI:spiffe://${TD}/device/dev-7`);
     assert.equal(lifetimeHours(cert), 72);
     verifies(cert);
+    // Its rule opts in: a long-lived device certificate names its issuer's CRL.
+    const issuing = new X509Certificate(readFileSync(join(server.dataDir, 'ca/issuing-ca.pem')));
+    const issuerKeyId = createHash('sha1')
+      .update(issuing.publicKey.export({ type: 'spki', format: 'der' }).subarray(-65))
+      .digest('hex');
+    assert.match(
+      openssl(['x509', '-noout', '-text'], cert.toString()),
+      new RegExp(`X509v3 CRL Distribution Points: *\\n\\s*Full Name:\\s*\\n\\s*URI:${CRL_BASE}/crl/${issuerKeyId}\\.crl\\n`),
+    );
     // The issued certificate is for the CSR's key, not the factory key.
     assert.equal(cert.publicKey.export({ format: 'pem', type: 'spki' }), openssl(['pkey', '-in', csr.key, '-pubout']));
   });

@@ -5,7 +5,7 @@
 // replica A, refused by replica B within a second, with its event in the ledger.
 
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -270,6 +270,7 @@ describe('revocation across two replicas', () => {
       async () => (await db.query(`SELECT 1 FROM denials WHERE reason LIKE '%revoked%' AND requester_id LIKE $1`, [`%${serial}%`])).length >= 1,
     );
     await revocationEvent(serial, { kind: 'certificate-key' }, { serial });
+    await crlOnBLists(serial);
   });
 
   it('API: an SVID revoked by serial through replica A cannot renew on replica B within a second', async () => {
@@ -280,6 +281,7 @@ describe('revocation across two replicas', () => {
     assert.deepEqual(r.serials, [serial]);
     await eventually('replica B refuses the revoked SVID', async () => (await renew()) === 401, 1_000, 50);
     await revocationEvent(serial, { kind: 'operator', requestedBy: 'e2e api' }, { serial }, 1);
+    await crlOnBLists(serial);
   });
 
   it('admin revoke by prefix through replica A: every SVID of the namespace is refused on B within a second, a neighbour still renews', async () => {
@@ -295,6 +297,7 @@ describe('revocation across two replicas', () => {
     );
     assert.equal(await renewOn(replicas[1]!, outside.tls), 201, 'outside the prefix');
     for (const s of [a.serial, b.serial]) await revocationEvent(s, { kind: 'operator' }, { spiffeIdPrefix: prefix }, 4);
+    for (const s of [a.serial, b.serial]) await crlOnBLists(s);
   });
 
   it('EST: everything a Basic user enrolled, revoked by requester through replica A, cannot reenroll on replica B within a second', async () => {
@@ -336,6 +339,7 @@ describe('revocation across two replicas', () => {
     assert.ok(r.serials.includes(serial), JSON.stringify(r));
     await eventually('replica B refuses the revoked certificate', async () => (await reenroll()) === 401, 1_000, 50);
     await revocationEvent(serial, { kind: 'operator' }, { requester: { kind: 'est-client', id: user } });
+    await crlOnBLists(serial);
   });
 });
 
@@ -355,6 +359,31 @@ async function svid(ns: string, sa: string): Promise<{ serial: string; tls: { ce
     serial,
     tls: { cert: res.json().certificate + res.json().chain, key: key.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() },
   };
+}
+
+/**
+ * Replica A signed the CRL, or B did, whichever took the lock; B serves one listing the serial
+ * within seconds. Read with openssl, as a relying party would.
+ */
+async function crlOnBLists(serialHex: string): Promise<void> {
+  const want = serialHex.toUpperCase().replace(/^0+/, '');
+  await eventually(
+    "replica B's CRL lists the revoked certificate",
+    async () => {
+      const crl = await https(replicas[1]!, 'GET', '/crl/active.crl');
+      if (crl.status !== 200) return false;
+      const text = execFileSync('openssl', ['crl', '-inform', 'DER', '-noout', '-text'], { input: crl.raw, encoding: 'utf8' });
+      return text.split('\n').some(
+        (line) =>
+          line
+            .trim()
+            .replace(/^Serial Number: /, '')
+            .replace(/^0+/, '') === want,
+      );
+    },
+    6_000,
+    100,
+  );
 }
 
 /** mTLS renewal on one replica, on a new connection; the status. */

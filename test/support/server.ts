@@ -127,6 +127,8 @@ export interface HttpResult {
   readonly status: number;
   readonly headers: Record<string, string | string[] | undefined>;
   readonly body: string;
+  /** The body's bytes, for binary answers (a DER CRL). */
+  readonly raw: Buffer;
   // Tests read arbitrary JSON bodies and assert on their fields.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   json<T = any>(): T;
@@ -147,8 +149,9 @@ export function https(
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
-          const body = Buffer.concat(chunks).toString();
-          resolveReq({ status: res.statusCode!, headers: res.headers, body, json: () => JSON.parse(body) });
+          const raw = Buffer.concat(chunks);
+          const body = raw.toString();
+          resolveReq({ status: res.statusCode!, headers: res.headers, body, raw, json: () => JSON.parse(body) });
         });
       },
     );

@@ -169,6 +169,7 @@ test('the defaults are the ones the CA always had', () => {
       finalizeTimeoutSeconds: 60,
       rateLimits: { newOrdersPerHour: 300, failedValidationsPerHour: 60 },
     },
+    crl: { publicUrl: null, validitySeconds: 86400, renewBeforeSeconds: 43200, pollSeconds: 5, maxAgeSeconds: 300 },
   };
   assert.deepEqual(ok({}, '/srv'), expected);
   // Production: no development issuer and no admin token file unless asked for.

@@ -839,6 +839,7 @@ describe('evaluate', () => {
       dnsNames: [],
       ipAddresses: [],
       lifetimeSeconds: 3600,
+      crlDistributionPoint: false,
     });
   });
 

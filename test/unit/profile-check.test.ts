@@ -168,3 +168,46 @@ for (const [name, mutate, refusal] of cases) {
     assert.match(problem!, refusal);
   });
 }
+
+// A rule may ask for a CRL Distribution Points extension: then, and only then, exactly that one is accepted.
+const CRL_URL = 'http://pki.example.org/crl/0a0b.crl';
+const cdp = (url: string, critical = false) => ext(OIDS.crlDistributionPoints, critical, seq(seq(tlv(0xa0, tlv(0xa0, tlv(0x86, ascii(url)))))));
+const withCdp: LeafExpectation = { ...want, crlDistributionPoint: CRL_URL };
+
+test('the CRL distribution point the rule asked for passes', () => {
+  const p = parts();
+  p.extensions.crl = cdp(CRL_URL);
+  assert.equal(checkLeafProfile(build(p), withCdp), null);
+  assert.match(checkLeafProfile(build(p), { ...want, crlDistributionPoint: null }) ?? '', /unexpected extension set/, 'not asked for');
+});
+
+const cdpCases: [string, (p: Parts) => void, RegExp][] = [
+  ['no CRL distribution point when one was asked for', () => undefined, /unexpected extension set/],
+  ['another CRL URL', (p) => void (p.extensions.crl = cdp(`${CRL_URL}x`)), /CRL distribution point/],
+  ['a critical CRL distribution point', (p) => void (p.extensions.crl = cdp(CRL_URL, true)), /CRL distribution point/],
+  [
+    'two distribution points',
+    (p) =>
+      void (p.extensions.crl = ext(
+        OIDS.crlDistributionPoints,
+        false,
+        seq(seq(tlv(0xa0, tlv(0xa0, tlv(0x86, ascii(CRL_URL))))), seq(tlv(0xa0, tlv(0xa0, tlv(0x86, ascii(CRL_URL)))))),
+      )),
+    /CRL distribution point/,
+  ],
+  [
+    'a DNS name instead of a URI',
+    (p) => void (p.extensions.crl = ext(OIDS.crlDistributionPoints, false, seq(seq(tlv(0xa0, tlv(0xa0, tlv(0x82, ascii('pki.example.org')))))))),
+    /CRL distribution point/,
+  ],
+];
+
+for (const [name, mutate, refusal] of cdpCases) {
+  test(`refuses ${name}`, () => {
+    const p = parts();
+    mutate(p);
+    const problem = checkLeafProfile(build(p), withCdp);
+    assert.notEqual(problem, null, 'accepted');
+    assert.match(problem!, refusal);
+  });
+}
