@@ -57,6 +57,17 @@ describe('bearer tokens', () => {
     }
   });
 
+  test('a token without a kid verifies against whichever of the fitting keys signed it', async () => {
+    const second = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const file = join(dir, 'two-keys.json');
+    const jwk = (k: KeyObject) => ({ ...k.export({ format: 'jwk' }), alg: 'ES256', use: 'sig' });
+    writeFileSync(file, JSON.stringify({ keys: [jwk(ec.publicKey), jwk(second.publicKey)] }));
+    const v = new TokenVerifier([{ issuer: ISS, audiences: ['workload-ca'], jwksFile: file, maxTokenLifetimeSeconds: 3600 }]);
+    assert.ok((await v.verify(token({ header: { kid: undefined }, key: second.privateKey }))).ok);
+    assert.ok((await v.verify(token({ header: { kid: undefined } }))).ok);
+    assert.equal((await v.verify(token({ header: { kid: undefined }, key: stranger.privateKey }))).ok, false);
+  });
+
   test('the signature: another key, a changed payload, a key of the wrong type, or alg none / HS256 are refused', async () => {
     assert.match(await refusal(token({ key: stranger.privateKey })), /signature does not verify/);
     const good = token({ claims: { sub: 'a' } }).split('.');

@@ -113,10 +113,22 @@ export class TokenVerifier {
     // No critical extension is understood here (jose would accept only b64, which a JWT may not turn off).
     if (header.crit !== undefined) throw new errors.JWSInvalid('the "crit" header parameter is not supported');
     if (typeof header.alg !== 'string' || !ALGORITHMS.includes(header.alg)) throw new errors.JOSEAlgNotAllowed('"alg" not allowed');
-    const key = await this.keyFor(trusted, { ...header, alg: header.alg }, encodedPayload, encodedSignature);
     const signature = Buffer.from(encodedSignature, 'base64url');
     const signed = Buffer.from(`${encodedHeader}.${encodedPayload}`);
-    if (!signatureVerifies(header.alg, key, signed, signature)) throw new errors.JWSSignatureVerificationFailed();
+    let verified: boolean;
+    try {
+      const key = await this.keyFor(trusted, { ...header, alg: header.alg }, encodedPayload, encodedSignature);
+      verified = signatureVerifies(header.alg, key, signed, signature);
+    } catch (err) {
+      // No kid and several keys fit: as jwtVerify does, any one of them may have signed it.
+      if (!(err instanceof errors.JWKSMultipleMatchingKeys)) throw err;
+      verified = false;
+      for await (const candidate of err as unknown as AsyncIterable<CryptoKey>) {
+        if (signatureVerifies(header.alg, KeyObject.from(candidate), signed, signature)) verified = true;
+        if (verified) break;
+      }
+    }
+    if (!verified) throw new errors.JWSSignatureVerificationFailed();
     return claimsOf(encodedPayload, trusted.config, this.clockSkewSeconds);
   }
 
