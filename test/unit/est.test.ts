@@ -169,12 +169,16 @@ describe('remembered Basic credentials', () => {
     await addUser(file, 'gw-q', correct);
     assert.equal(await users.verify('gw-q', correct), true);
     let wrongDone = 0;
-    const wrong = Array.from({ length: 3 }, () => users.verify('gw-q', 'wrong chars!!').then((ok) => (wrongDone++, ok)));
+    const wrong = Array.from({ length: 3 }, (_, i) => users.verify('gw-q', `wrong chars!${i}`).then((ok) => (wrongDone++, ok)));
     await new Promise((r) => setImmediate(r));
     assert.equal(users.hashesQueued, 2, 'one hash at a time: two wait');
     assert.equal(await users.verify('gw-q', correct), true);
     assert.equal(wrongDone, 0, 'answered before any queued hash finished');
     assert.deepEqual(await Promise.all(wrong), [false, false, false]);
+    assert.equal(users.hashed, 4);
+    const fresh = new BasicUsers(file, { cacheSeconds: 300, hashConcurrency: 1 });
+    assert.deepEqual(await Promise.all(Array.from({ length: 8 }, () => fresh.verify('gw-q', correct))), Array(8).fill(true));
+    assert.equal(fresh.hashed, 1, 'eight at once before any was remembered: one hash');
   });
 });
 

@@ -72,6 +72,8 @@ export class BasicUsers {
   private decoy: Promise<string> | null = null;
   private readonly verified: VerifiedCredentials;
   private readonly hashing: LimitFunction;
+  /** Hashes under way, by credential: 64 gateways sending the same one at once pay one scrypt. */
+  private readonly inFlight = new Map<string, Promise<boolean>>();
   /** scrypt verifications run so far (decoys included): what the memory of verified credentials saves. */
   hashed = 0;
 
@@ -94,7 +96,14 @@ export class BasicUsers {
     }
     // Keyed by the stored hash too: after a password change or a re-add the entry no longer matches.
     if (this.verified.holds(name, password, entry.hash)) return true;
-    const ok = await this.hashing(() => this.slowVerify(password, entry.hash));
+    // The same inputs give the same answer, so a verification already under way is shared.
+    const id = `${this.verified.idOf(name, password)}|${entry.hash}`;
+    let pending = this.inFlight.get(id);
+    if (pending === undefined) {
+      pending = this.hashing(() => this.slowVerify(password, entry.hash)).finally(() => this.inFlight.delete(id));
+      this.inFlight.set(id, pending);
+    }
+    const ok = await pending;
     if (ok) this.verified.remember(name, password, entry.hash);
     return ok;
   }
