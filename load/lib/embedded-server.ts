@@ -9,8 +9,8 @@ import { promisify } from 'node:util';
 import { prepareProduction, type BenchSigner } from './production.js';
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
-// The compiled CLI, as users run it (the bench scripts build first); tsx would add its own overhead.
-const CLI = [join(PROJECT_ROOT, 'dist/cli.js')];
+/** The compiled CLI, as users run it (the bench scripts build first); tsx would add its own overhead. */
+const cliOf = (root: string): string[] => [join(root, 'dist/cli.js')];
 const READY_TIMEOUT_MS = 120_000;
 const STOP_TIMEOUT_MS = 15_000;
 /** Enough of the server's output to explain a failure, without growing for the whole run. */
@@ -46,6 +46,8 @@ export interface EmbeddedOptions {
   readonly workers: number | 'auto';
   readonly trustDomain: string;
   readonly cpuProfDir: string | null;
+  /** Serve from another built checkout of the project (absent or null: this one). */
+  readonly checkout?: string | null;
   /** Redis queue and Postgres ledger instead of the embedded ledger. */
   readonly production: boolean;
   /** More settings for the server (the ACME bench's validation ports and resolver). */
@@ -56,10 +58,12 @@ export interface EmbeddedOptions {
 
 export async function startEmbeddedServer(opts: EmbeddedOptions): Promise<EmbeddedServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'wlca-bench-'));
-  const backend = opts.production ? await prepareProduction(PROJECT_ROOT, CLI, dataDir, opts.trustDomain, opts.signer ?? 'file') : null;
+  const root = opts.checkout ? resolve(opts.checkout) : PROJECT_ROOT;
+  const cli = cliOf(root);
+  const backend = opts.production ? await prepareProduction(root, cli, dataDir, opts.trustDomain, opts.signer ?? 'file') : null;
   const env = { ...serverEnv(dataDir, opts), ...backend?.env };
   const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', resolve(opts.cpuProfDir)] : [];
-  const child = spawn(process.execPath, [...nodeArgs, ...CLI, 'serve'], { env, cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, ...cli, 'serve'], { env, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = captureOutput(child);
   let stopping = false;
   let exitNote: string | null = null;
@@ -90,7 +94,7 @@ export async function startEmbeddedServer(opts: EmbeddedOptions): Promise<Embedd
         ? async () => (await backend.db.query<{ serial: string }>('SELECT serial FROM certificates')).map((r) => r.serial)
         : null,
       ledgerWorkerPid: () => backend?.workerPid() ?? null,
-      mintToken: (identity, ttl) => mintToken(env, identity, ttl),
+      mintToken: (identity, ttl) => mintToken(root, env, identity, ttl),
       stop,
     };
   } catch (err) {
@@ -154,9 +158,18 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-async function mintToken(env: NodeJS.ProcessEnv, identity: Identity, ttlSeconds: number): Promise<string> {
-  const args = [...CLI, 'token', '--namespace', identity.namespace, '--service-account', identity.serviceAccount, '--ttl', String(ttlSeconds)];
-  const { stdout } = await promisify(execFile)(process.execPath, args, { env, cwd: PROJECT_ROOT });
+async function mintToken(root: string, env: NodeJS.ProcessEnv, identity: Identity, ttlSeconds: number): Promise<string> {
+  const args = [
+    ...cliOf(root),
+    'token',
+    '--namespace',
+    identity.namespace,
+    '--service-account',
+    identity.serviceAccount,
+    '--ttl',
+    String(ttlSeconds),
+  ];
+  const { stdout } = await promisify(execFile)(process.execPath, args, { env, cwd: root });
   const token = stdout.trim();
   if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token))
     throw new Error(`token command printed something that is not a JWT: ${stdout}`);

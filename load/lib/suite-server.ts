@@ -11,17 +11,22 @@ import { TRUST_DOMAIN, prepareRequests as prepareEstRequests, prepareWorld, suit
 import { freePort } from '../../test/support/infra.js';
 import { acmeScenario, startHttp01Responder, type AcmeSample } from '../../test/support/scenarios/acme.js';
 import { apiScenario } from '../../test/support/scenarios/api.js';
+import { renewScenario } from '../../test/support/scenarios/renew.js';
 import { estScenario, type EstSample } from '../../test/support/scenarios/est.js';
 import type { Scenario } from '../../test/support/scenarios/scenario.js';
 import type { IssuedSample } from '../../test/support/verify.js';
 import { prepareRequests as prepareApiRequests } from '../../test/support/workload.js';
 import { startEmbeddedServer, type EmbeddedServer } from './embedded-server.js';
 import type { BenchSigner } from './production.js';
-import { mintCredentials } from './tokens.js';
+import { FreshTokens, mintCredentials } from './tokens.js';
 
 export interface SuiteServerOptions {
   readonly workers: number | 'auto';
   readonly cpuProfDir: string | null;
+  /** Another built checkout of the project to serve from (null: this one). */
+  readonly checkout?: string | null;
+  /** fresh: every API request carries a token of its own from `freshTokens` (refill it before each level). */
+  readonly tokens?: 'fresh' | 'reused';
   /** Distinct API tokens, prepared CSRs per path, and gateways. */
   readonly identities: number;
   readonly csrs: number;
@@ -33,6 +38,10 @@ export interface SuiteServerOptions {
 export interface SuiteServer {
   readonly server: EmbeddedServer;
   readonly api: Scenario<IssuedSample>;
+  /** mTLS renewal: each client first gets an SVID with a token, then renews with it. */
+  readonly renew: Scenario<IssuedSample>;
+  /** The API scenario's tokens in fresh mode (empty, and unused, when tokens are reused). */
+  readonly freshTokens: FreshTokens;
   readonly est: Scenario<EstSample>;
   /** ACME clients each get `ordersPerClient` fresh names; size it for the run's length. */
   acme(ordersPerClient: number): Scenario<AcmeSample>;
@@ -51,6 +60,7 @@ export async function startSuiteServer(o: SuiteServerOptions): Promise<SuiteServ
     workers: o.workers,
     trustDomain: TRUST_DOMAIN,
     cpuProfDir: o.cpuProfDir,
+    checkout: o.checkout,
     production: true,
     ...(o.signer ? { signer: o.signer } : {}),
     env: {
@@ -72,10 +82,14 @@ export async function startSuiteServer(o: SuiteServerOptions): Promise<SuiteServ
   };
   try {
     const credentials = await mintCredentials(server, o.identities, TRUST_DOMAIN);
+    const apiRequests = prepareApiRequests(o.csrs, credentials);
+    const freshTokens = new FreshTokens(server.dataDir, o.identities, TRUST_DOMAIN);
     const issuingPem = readFileSync(join(server.dataDir, 'ca/issuing-ca.pem'), 'utf8');
     return {
       server,
-      api: apiScenario(server.url, server.rootPem, prepareApiRequests(o.csrs, credentials)),
+      api: apiScenario(server.url, server.rootPem, apiRequests, o.tokens === 'fresh' ? freshTokens : undefined),
+      freshTokens,
+      renew: renewScenario(server.url, server.rootPem, apiRequests),
       est: estScenario(server.url, server.rootPem, issuingPem, world.gateways, prepareEstRequests(o.csrs, world.gateways)),
       acme: (ordersPerClient) =>
         acmeScenario({

@@ -161,6 +161,8 @@ export function resolveSettings(s: Settings, ctx: ResolveContext): { ok: true; c
     worker: s.worker,
     est: {
       usersFile: path(s.est.usersFile, inData('est-users.json')),
+      basicCacheSeconds: s.est.basicCacheSeconds,
+      passwordHashConcurrency: s.est.passwordHashConcurrency,
       trustAnchors: s.est.trustAnchors.map((f) => resolve(cwd, f)),
       trustRegistrationAuthorities: s.est.trustRegistrationAuthorities,
       labels: Object.fromEntries(

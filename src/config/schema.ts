@@ -297,6 +297,28 @@ export const EstSchema = group({
       }),
     }),
   ),
+  basicCacheSeconds: Type.Integer({
+    minimum: 0,
+    maximum: 3600,
+    default: 300,
+    ...doc({
+      env: 'WORKLOAD_CA_EST_BASIC_CACHE_SECONDS',
+      description:
+        'how long a verified HTTP Basic credential is accepted again without re-hashing (held in memory as a keyed hash, never the password; a changed or removed user is re-checked at once); 0 hashes every time',
+      examples: [60],
+    }),
+  }),
+  passwordHashConcurrency: Type.Integer({
+    minimum: 1,
+    maximum: 64,
+    default: 1,
+    ...doc({
+      env: 'WORKLOAD_CA_EST_PASSWORD_HASH_CONCURRENCY',
+      description:
+        'password hashes (scrypt) computed at once per serving process; more wait their turn, so hashing never fills the thread pool other requests need',
+      examples: [2],
+    }),
+  }),
   trustAnchors: Type.Array(Type.String({ minLength: 1 }), {
     default: [],
     ...doc({

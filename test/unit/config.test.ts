@@ -146,7 +146,14 @@ test('the defaults are the ones the CA always had', () => {
     redisPrefix: 'workload-ca',
     admin: { token: null, tokenFile: d('admin-token') },
     worker: { concurrency: 8, metricsHost: '127.0.0.1', metricsPort: 9464 },
-    est: { usersFile: d('est-users.json'), trustAnchors: [], trustRegistrationAuthorities: false, labels: {} },
+    est: {
+      usersFile: d('est-users.json'),
+      basicCacheSeconds: 300,
+      passwordHashConcurrency: 1,
+      trustAnchors: [],
+      trustRegistrationAuthorities: false,
+      labels: {},
+    },
     acme: {
       nonceKeyFile: d('ca/acme-nonce.key'),
       externalAccountRequired: true,

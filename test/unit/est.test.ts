@@ -7,7 +7,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as connectTcp } from 'node:net';
@@ -20,6 +20,7 @@ import { sendEstError } from '../../src/http/est/reply.js';
 import { canonicalHeaderName, writeEstReply } from '../../src/http/est/writer.js';
 import { csrAttributes } from '../../src/http/est/csrattrs.js';
 import { BasicUsers, addUser, hashPassword, removeUser, verifyPassword } from '../../src/http/est/users.js';
+import { VerifiedCredentials } from '../../src/http/est/verified-credentials.js';
 import { checkTransferEncoding, decodeBase64Body, encodeBase64Body, mediaType } from '../../src/http/est/wire.js';
 import { encodeCsr, subjectOfCsr } from '../../src/pki/csr-encode.js';
 import { parseCsr, verifyProofOfPossession } from '../../src/pki/csr.js';
@@ -111,6 +112,73 @@ describe('Basic credentials', () => {
     assert.equal(await users.verify('gw-1', 'twelve chars!'), false, 'removal takes effect without a restart');
     assert.equal((await addUser(file, 'a:b', 'twelve chars!')).ok, false, 'a colon would split the Basic credentials');
     assert.equal((await addUser(file, 'gw-3', 'short')).ok, false);
+  });
+});
+
+describe('remembered Basic credentials', () => {
+  const correct = 'twelve chars!';
+
+  test('the map is keyed by an HMAC under a per-process key: it holds neither the password nor a hash that outlives the process', () => {
+    const a = new VerifiedCredentials({ ttlMs: 60_000, maxEntries: 10 });
+    const b = new VerifiedCredentials({ ttlMs: 60_000, maxEntries: 10 });
+    const id = a.idOf('gw-1', correct);
+    assert.ok(!id.includes(correct) && !Buffer.from(id, 'base64url').toString('latin1').includes(correct));
+    assert.notEqual(id, b.idOf('gw-1', correct), 'another process, another key');
+    assert.notEqual(id, createHash('sha256').update(`gw-1:${correct}`).digest('base64url'));
+    assert.notEqual(a.idOf('gw-1x', 'y'), a.idOf('gw-1', 'xy'), 'the split between name and password is part of the key');
+  });
+
+  test('an entry lasts its TTL, must match the stored hash it was verified against, and the oldest goes beyond the bound', () => {
+    let now = 0;
+    const m = new VerifiedCredentials({ ttlMs: 1000, maxEntries: 2, now: () => now });
+    m.remember('gw-1', correct, 'hash-1');
+    assert.equal(m.holds('gw-1', correct, 'hash-1'), true);
+    assert.equal(m.holds('gw-1', 'twelve chars?', 'hash-1'), false, 'another password');
+    assert.equal(m.holds('gw-1', correct, 'hash-2'), false, 'the password was changed');
+    assert.equal(m.holds('gw-1', correct, 'hash-1'), false, 'and the stale entry is gone');
+    m.remember('gw-1', correct, 'hash-1');
+    now = 1000;
+    assert.equal(m.holds('gw-1', correct, 'hash-1'), false, 'expired');
+    for (const n of ['a', 'b', 'c']) m.remember(n, correct, 'h');
+    assert.equal(m.size, 2);
+    assert.equal(m.holds('a', correct, 'h'), false, 'the oldest was dropped');
+    assert.equal(m.holds('c', correct, 'h'), true);
+  });
+
+  test('BasicUsers hashes a repeated credential once; a wrong password, a changed password and a removed user are decided by scrypt again', async () => {
+    const file = join(dir, 'users-remembered.json');
+    const users = new BasicUsers(file, { cacheSeconds: 300, hashConcurrency: 1 });
+    await addUser(file, 'gw-r', correct);
+    assert.equal(await users.verify('gw-r', correct), true);
+    assert.equal(await users.verify('gw-r', correct), true);
+    assert.equal(users.hashed, 1, 'the repeat came from memory');
+    assert.equal(await users.verify('gw-r', 'wrong chars!!'), false);
+    assert.equal(await users.verify('gw-r', 'wrong chars!!'), false);
+    assert.equal(users.hashed, 3, 'a failure is never remembered');
+    await addUser(file, 'gw-r', 'another twelve');
+    assert.equal(await users.verify('gw-r', correct), false, 'the old password stops working at once');
+    assert.equal(await users.verify('gw-r', 'another twelve'), true);
+    removeUser(file, 'gw-r');
+    assert.equal(await users.verify('gw-r', 'another twelve'), false, 'removed: refused though remembered');
+    assert.equal(users.hashed, 6, 'both decided by scrypt (the removed user against the decoy)');
+  });
+
+  test('hashing waits in its own queue, and a remembered credential does not wait behind it', async () => {
+    const file = join(dir, 'users-queue.json');
+    const users = new BasicUsers(file, { cacheSeconds: 300, hashConcurrency: 1 });
+    await addUser(file, 'gw-q', correct);
+    assert.equal(await users.verify('gw-q', correct), true);
+    let wrongDone = 0;
+    const wrong = Array.from({ length: 3 }, (_, i) => users.verify('gw-q', `wrong chars!${i}`).then((ok) => (wrongDone++, ok)));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(users.hashesQueued, 2, 'one hash at a time: two wait');
+    assert.equal(await users.verify('gw-q', correct), true);
+    assert.equal(wrongDone, 0, 'answered before any queued hash finished');
+    assert.deepEqual(await Promise.all(wrong), [false, false, false]);
+    assert.equal(users.hashed, 4);
+    const fresh = new BasicUsers(file, { cacheSeconds: 300, hashConcurrency: 1 });
+    assert.deepEqual(await Promise.all(Array.from({ length: 8 }, () => fresh.verify('gw-q', correct))), Array(8).fill(true));
+    assert.equal(fresh.hashed, 1, 'eight at once before any was remembered: one hash');
   });
 });
 

@@ -50,8 +50,6 @@ interface PeerFacts {
 
 /** A connection's certificate does not change; its description and chain verdicts are kept per socket. */
 const peers = new WeakMap<TLSSocket, PeerFacts | null>();
-/** The Basic header last verified on a connection, and the users-file version it was verified against. */
-const basicVerified = new WeakMap<TLSSocket, { header: string; version: string }>();
 
 export interface AuthContext {
   readonly socket: TLSSocket;
@@ -132,11 +130,8 @@ async function basic(ctx: AuthContext): Promise<AuthResult> {
   const password = decoded.slice(colon + 1);
   // The name goes into the ledger even when refused, but only in a harmless shape.
   const shownName = /^[\x21-\x7e]{1,128}$/.test(name) ? name : null;
-  const version = ctx.users.version();
-  const cached = basicVerified.get(ctx.socket);
-  const ok = (cached !== undefined && cached.header === header && cached.version === version) || (await ctx.users.verify(name, password));
-  if (!ok) return refused('the user name or password is wrong', shownName);
-  basicVerified.set(ctx.socket, { header, version });
+  // Repeats are answered from BasicUsers' memory of verified credentials, whatever the connection.
+  if (!(await ctx.users.verify(name, password))) return refused('the user name or password is wrong', shownName);
   return { ok: true, requester: { kind: 'est-client', name, label: ctx.label, certificate: null, auth: 'basic', spiffeId: null }, certificate: null };
 }
 

@@ -39,7 +39,7 @@ export function buildEstDeps(config: EstConfig, wiring: EstWiring): EstDeps {
     issuing: wiring.issuing,
     revocations: wiring.revocations,
     caCertificates: [wiring.root.raw, wiring.issuing.raw],
-    users: new BasicUsers(config.usersFile),
+    users: new BasicUsers(config.usersFile, { cacheSeconds: config.basicCacheSeconds, hashConcurrency: config.passwordHashConcurrency }),
     anchors: readAnchors(config.trustAnchors, 'est.trustAnchors'),
     trustRegistrationAuthorities: config.trustRegistrationAuthorities,
     labels,

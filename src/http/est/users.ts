@@ -3,10 +3,18 @@
 //
 // The file is re-read when it changes, so adding a user needs no restart. A wrong password and an
 // unknown user cost the same scrypt work, so response times do not reveal which names exist.
+//
+// scrypt is slow on purpose and runs on libuv's thread pool, which TLS-free work such as file and
+// DNS calls shares: hashes go through a small queue of their own (passwordHashConcurrency), so a
+// burst of password logins waits for itself and never for, or ahead of, requests that need no hash.
+// A credential that verified is remembered for a while (VerifiedCredentials), so a gateway that
+// enrolls again does not pay the hash again.
 
 import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import pLimit, { type LimitFunction } from 'p-limit';
+import { VerifiedCredentials } from './verified-credentials.js';
 
 /** 32 MiB of memory and ~50 ms per hash on the development machine: costly to guess offline. */
 const PARAMS = { N: 32768, r: 8, p: 1 } as const;
@@ -44,6 +52,17 @@ export async function verifyPassword(password: string, encoded: string): Promise
   return timingSafeEqual(key, expected);
 }
 
+export interface BasicUsersOptions {
+  /** How long a verified credential is accepted again without hashing; 0 hashes every time. */
+  readonly cacheSeconds: number;
+  /** scrypt computations at once in this process. */
+  readonly hashConcurrency: number;
+  readonly now?: () => number;
+}
+
+/** Enough for every gateway of a large fleet; the least recently verified go first beyond it. */
+const CACHE_ENTRIES = 10_000;
+
 /** What the serving process uses: verification against the current file. */
 export class BasicUsers {
   /** inode, mtime and size: a rename (how the file is written) changes the inode. */
@@ -51,24 +70,52 @@ export class BasicUsers {
   private users: UsersDocument['users'] = {};
   /** Verified in place of a missing user, so that both cost one scrypt. */
   private decoy: Promise<string> | null = null;
+  private readonly verified: VerifiedCredentials;
+  private readonly hashing: LimitFunction;
+  /** Hashes under way, by credential: 64 gateways sending the same one at once pay one scrypt. */
+  private readonly inFlight = new Map<string, Promise<boolean>>();
+  /** scrypt verifications run so far (decoys included): what the memory of verified credentials saves. */
+  hashed = 0;
 
-  constructor(private readonly file: string) {}
-
-  /** Changes whenever the file does; callers that cache a verification key it with this. */
-  version(): string {
-    this.refresh();
-    return this.loadedVersion;
+  constructor(
+    private readonly file: string,
+    options: BasicUsersOptions = { cacheSeconds: 0, hashConcurrency: 1 },
+  ) {
+    this.verified = new VerifiedCredentials({ ttlMs: options.cacheSeconds * 1000, maxEntries: CACHE_ENTRIES, now: options.now });
+    this.hashing = pLimit(options.hashConcurrency);
   }
 
   async verify(name: string, password: string): Promise<boolean> {
     this.refresh();
     const entry = USER_NAME.test(name) && Object.hasOwn(this.users, name) ? this.users[name]! : null;
     if (entry === null) {
-      this.decoy ??= hashPassword(randomBytes(16).toString('hex'));
-      await verifyPassword(password, await this.decoy);
+      this.decoy ??= this.hashing(() => hashPassword(randomBytes(16).toString('hex')));
+      const decoy = await this.decoy;
+      await this.hashing(() => this.slowVerify(password, decoy));
       return false;
     }
-    return verifyPassword(password, entry.hash);
+    // Keyed by the stored hash too: after a password change or a re-add the entry no longer matches.
+    if (this.verified.holds(name, password, entry.hash)) return true;
+    // The same inputs give the same answer, so a verification already under way is shared.
+    const id = `${this.verified.idOf(name, password)}|${entry.hash}`;
+    let pending = this.inFlight.get(id);
+    if (pending === undefined) {
+      pending = this.hashing(() => this.slowVerify(password, entry.hash)).finally(() => this.inFlight.delete(id));
+      this.inFlight.set(id, pending);
+    }
+    const ok = await pending;
+    if (ok) this.verified.remember(name, password, entry.hash);
+    return ok;
+  }
+
+  private slowVerify(password: string, encoded: string): Promise<boolean> {
+    this.hashed++;
+    return verifyPassword(password, encoded);
+  }
+
+  /** Hashes waiting for their turn (for tests and metrics). */
+  get hashesQueued(): number {
+    return this.hashing.pendingCount;
   }
 
   private refresh(): void {

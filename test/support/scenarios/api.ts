@@ -1,15 +1,29 @@
 // The issuance API as mesh agents use it: POST /v1/svids with a bearer token over a kept-alive
 // connection. Requests (key, CSR, token, serialized body) are prepared up front and cycled.
+// With `freshTokens`, every request instead carries a token of its own, never sent before, as a
+// fleet of workloads does; the tokens are made up front as well.
 
 import { Client } from 'undici';
 import { verifySamples, type IssuedSample } from '../verify.js';
-import { svidsPath, type PreparedRequest } from '../workload.js';
+import { svidsPath, type Credential, type PreparedRequest } from '../workload.js';
 import { describeError, type Scenario, type ScenarioClient } from './scenario.js';
 
-export function apiScenario(url: URL, rootPem: string, requests: readonly PreparedRequest[]): Scenario<IssuedSample> {
+/** Where fresh tokens come from; null when every prepared token has been sent. */
+export interface TokenSource {
+  take(): Credential | null;
+}
+
+export function apiScenario(url: URL, rootPem: string, requests: readonly PreparedRequest[], freshTokens?: TokenSource): Scenario<IssuedSample> {
   const path = svidsPath(url);
   let cursor = 0;
-  const next = (): PreparedRequest => requests[cursor++ % requests.length]!;
+  const cycled = (): PreparedRequest => requests[cursor++ % requests.length]!;
+  const next = (): PreparedRequest | null => {
+    const request = cycled();
+    if (!freshTokens) return request;
+    const credential = freshTokens.take();
+    if (credential === null) return null;
+    return { ...request, credential, headers: { ...request.headers, authorization: `Bearer ${credential.token}` } };
+  };
   return {
     kind: 'api',
     async clients(count) {
@@ -18,6 +32,7 @@ export function apiScenario(url: URL, rootPem: string, requests: readonly Prepar
         return {
           async attempt() {
             const request = next();
+            if (request === null) return { ok: false, error: 'api: the fresh tokens ran out (mint more: a reused token would be a cache hit)' };
             try {
               const res = await client.request({ method: 'POST', path, headers: request.headers, body: request.body });
               const body = await res.body.text();

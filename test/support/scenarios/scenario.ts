@@ -6,7 +6,7 @@
 // enrollment, one whole ACME order. Its certificate's serial is read only when asked, so the
 // timed loop does not pay for parsing replies.
 
-export type ScenarioKind = 'api' | 'est' | 'acme';
+export type ScenarioKind = 'api' | 'renew' | 'est' | 'acme';
 
 export type Attempt<S> =
   { readonly ok: true; readonly serial: () => string; readonly sample: () => S } | { readonly ok: false; readonly error: string };
