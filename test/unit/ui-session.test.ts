@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readCookie, SessionCodec, sessionCookie } from '../../src/http/ui/session.js';
 import { escapeHtml, html, jsonData, toText } from '../../src/http/ui/html.js';
 import { quantile, readMetrics } from '../../src/http/ui/metrics-text.js';
+import { fromThisOrigin } from '../../src/http/ui/plugin.js';
 
 const secret = randomBytes(32);
 const T0 = 1_800_000_000_000;
@@ -89,4 +90,15 @@ test('latency quantiles are read from the histogram buckets, per path and overal
   assert.equal(m.queueDepth, 3);
   assert.equal(m.queueOldestSeconds, null, 'a queue that could not be read (-1) is not a figure');
   assert.equal(quantile(0.5, []), 0);
+});
+
+test('a POST is from this origin when the browser says so, by Origin or, when that is null, by Fetch Metadata', () => {
+  assert.ok(fromThisOrigin('https://ca.example:8443', 'ca.example:8443', undefined));
+  assert.ok(!fromThisOrigin('https://evil.example', 'ca.example:8443', 'same-origin'), 'a named foreign origin wins');
+  assert.ok(!fromThisOrigin('http://ca.example:8443', 'ca.example:8443', undefined), 'not over plain HTTP');
+  // Chromium under Referrer-Policy: no-referrer.
+  assert.ok(fromThisOrigin('null', 'ca.example:8443', 'same-origin'));
+  assert.ok(!fromThisOrigin('null', 'ca.example:8443', 'cross-site'));
+  assert.ok(!fromThisOrigin(undefined, 'ca.example:8443', 'same-site'));
+  assert.ok(!fromThisOrigin(undefined, 'ca.example:8443', undefined), 'curl, a script');
 });

@@ -137,7 +137,7 @@ export async function dashboardUi(app: FastifyInstance, deps: UiDeps): Promise<v
   app.addHook('preHandler', async (req, reply) => {
     if (req.method !== 'POST') return;
     const origin = req.headers.origin;
-    const sameOrigin = typeof origin === 'string' && origin === `https://${req.headers.host ?? ''}`;
+    const sameOrigin = fromThisOrigin(origin, req.headers.host, req.headers['sec-fetch-site']);
     const session = sessions.get(req);
     const form = (req.body ?? {}) as Form;
     const csrfOk = session === undefined ? req.routeOptions.url === `${UI_PREFIX}/login` : codec!.checkCsrf(session, form._csrf);
@@ -307,6 +307,17 @@ export async function dashboardUi(app: FastifyInstance, deps: UiDeps): Promise<v
 /** A node of the SPIFFE ID tree: a trust domain, or an ID under it; no trailing slash. */
 const NODE = /^spiffe:\/\/[a-z0-9._-]+(\/[^/\s]+)*$/;
 const WORKLOAD_ID = /^spiffe:\/\/[a-z0-9._-]+(\/[^/\s]+)+$/;
+
+/**
+ * Whether a POST comes from a page of this origin. Browsers name the origin, except that under
+ * `Referrer-Policy: no-referrer` (ours) Chromium sends `Origin: null`; then Fetch Metadata, which
+ * browsers set and scripts cannot, says whether it is same-origin. A client sending neither (curl,
+ * a script) is not a dashboard page.
+ */
+export function fromThisOrigin(origin: string | undefined, host: string | undefined, fetchSite: string | string[] | undefined): boolean {
+  if (origin !== undefined && origin !== 'null') return host !== undefined && origin === `https://${host}`;
+  return fetchSite === 'same-origin';
+}
 
 function optional(v: string | undefined, re: RegExp, message: string): string | null {
   if (v === undefined || v === '') return null;
