@@ -78,12 +78,19 @@ interface Result {
 async function main(): Promise<void> {
   const dataDir = scratchDir('wlca-ui-bench-');
   const backend = await prepareProduction(ROOT, CLI, dataDir, TD);
-  const server = await startServer({ dataDir, env: { ...backend.env, WORKLOAD_CA_ADMIN_TOKEN: ADMIN, WORKLOAD_CA_WORKERS: '2' }, workers: 2 });
+  const server = await startServer({ dataDir, env: { ...backend.env, WORKLOAD_CA_ADMIN_TOKEN: ADMIN }, workers: 1 });
   try {
     let t = Date.now();
+    // Indexes are built once after the rows are in, rather than updated row by row: the same
+    // indexes the migrations made, much sooner.
+    const indexes = await backend.db.query<{ indexname: string; indexdef: string }>(
+      `SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('certificates', 'denials') AND indexname NOT LIKE '%_pkey'`,
+    );
+    for (const i of indexes) await backend.db.query(`DROP INDEX ${i.indexname}`);
     await backend.db.query(SEED_CERTIFICATES, [ROWS]);
     await backend.db.query(SEED_DENIALS, [DENIALS]);
     await backend.db.query(SEED_REVOCATIONS);
+    for (const i of indexes) await backend.db.query(i.indexdef);
     const seeded = (Date.now() - t) / 1000;
     t = Date.now();
     // What autovacuum does on its own after bulk inserts; without it index-only scans visit the heap.

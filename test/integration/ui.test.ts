@@ -118,8 +118,8 @@ describe('in a browser', () => {
     await page.click(`#tree >> text=${TD}`);
     assert.equal(await page.getAttribute('#tree tr:has-text("ns/payments") td[data-count]', 'data-count'), '2');
     await page.click('#tree >> text=ns/payments');
-    await page.click('#tree >> text=sa/api');
     await shot('workloads');
+    await page.click('#tree >> text=sa/api');
     await page.click('#certificates tbody tr >> nth=0 >> a');
     assert.match((await page.textContent('#certificate')) ?? '', new RegExp(`spiffe://${TD}/ns/payments/sa/api`));
     assert.equal((await page.textContent('#rule'))?.trim(), 'kubernetes-service-accounts');

@@ -152,6 +152,7 @@ export function workloadsBody(v: WorkloadsView, nextHref: string | null): Html {
       v.certificates === null
         ? html`<p class="note">Choose a node, search, or filter by expiry to list certificates.</p>`
         : html`<h2>Certificates${v.node !== null ? html` under <span class="mono">${v.node}</span>` : ''}</h2>
+            ${v.node !== null && /^spiffe:\/\/[^/]+\/./.test(v.node) ? revokeButton(v.csrf, { subtree: v.node }, 'Revoke everything here…') : ''}
             ${certificateTable(v.certificates, v.now, nextHref)}`
     }`;
 }
