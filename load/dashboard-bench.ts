@@ -131,7 +131,7 @@ async function main(): Promise<void> {
     const [sample] = await backend.db.query<{ serial: string; dns: string }>(
       `SELECT serial, dns_names[1] AS dns FROM certificates WHERE path = 'acme' AND not_after > now() ORDER BY issued_at DESC LIMIT 1`,
     );
-    const ns = `spiffe://${TD}/ns/ns7`;
+    const ns = `spiffe://${TD}/ns/ns3`;
     const firstPage = await get(`/ui/workloads?node=${encodeURIComponent(ns)}`, { cookie });
     const nextHref = /href="([^"]+)" rel="next"/.exec(firstPage.body)?.[1]?.replace(/&amp;/g, '&');
     const pages: [string, string][] = [

@@ -155,12 +155,11 @@ export class SqlDashboardReader implements DashboardReader {
   async overview(): Promise<Overview> {
     const q = <T>(sql: string): Promise<T[]> => this.db.query<T>(sql).then((r) => r.rows);
     // One round trip per figure, issued together; each is an index-only scan (migration 009).
-    const [byTd, byPath, issued, refused, lag] = await Promise.all([
-      q<{ key: string; count: string }>(
-        `SELECT trust_domain AS key, count(*) AS count FROM certificates WHERE not_after > now() GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 100`,
-      ),
-      q<{ key: string; count: string }>(
-        `SELECT path AS key, count(*) AS count FROM certificates WHERE not_after > now() GROUP BY 1 ORDER BY 2 DESC, 1`,
+    const [live, issued, refused, lag] = await Promise.all([
+      // Both groupings from one pass over the live range.
+      q<{ trust_domain: string | null; path: string | null; count: string }>(
+        `SELECT trust_domain, path, count(*) AS count FROM certificates WHERE not_after > now()
+         GROUP BY GROUPING SETS ((trust_domain), (path)) ORDER BY 3 DESC, 1, 2`,
       ),
       q<{ t: string; n: string }>(
         `SELECT (floor(extract(epoch FROM issued_at) / 60) * 60)::bigint AS t, count(*) AS n
@@ -176,12 +175,13 @@ export class SqlDashboardReader implements DashboardReader {
          FROM certificates WHERE issued_at > now() - interval '5 minutes'`,
       ),
     ]);
-    const counts = (rows: { key: string; count: string }[]) => rows.map((r) => ({ key: r.key, count: Number(r.count) }));
+    const byTd = live.filter((r) => r.trust_domain !== null).slice(0, 100);
+    const byPath = live.filter((r) => r.path !== null);
     const minutes = (rows: { t: string; n: string }[]) => rows.map((r) => ({ t: Number(r.t), n: Number(r.n) }));
     const l = lag[0];
     return {
-      liveByTrustDomain: counts(byTd),
-      liveByPath: counts(byPath),
+      liveByTrustDomain: byTd.map((r) => ({ key: r.trust_domain!, count: Number(r.count) })),
+      liveByPath: byPath.map((r) => ({ key: r.path!, count: Number(r.count) })),
       issuedPerMinute: minutes(issued),
       refusedPerMinute: minutes(refused),
       ledgerLag: l && Number(l.rows) > 0 ? { p50: Number(l.p50), max: Number(l.max), rows: Number(l.rows) } : null,
@@ -198,15 +198,18 @@ export class SqlDashboardReader implements DashboardReader {
     const prefix = `${parent}/`;
     // A child is the next segment, or the next two where the path reads as key/value pairs
     // (ns/payments, sa/api, gateway/g7): one level per thing an operator names.
-    const { rows } = await this.db.query<{ child: string; live: string; exact: string; deeper: boolean }>(
-      `SELECT child, count(*) AS live, count(*) FILTER (WHERE spiffe_id = $1::text || child) AS exact,
-              bool_or(spiffe_id <> $1::text || child) AS deeper
-       FROM (SELECT spiffe_id, substring(substr(spiffe_id, length($1::text) + 1) FROM '^[^/]+(?:/[^/]+)?') AS child
-             FROM certificates WHERE not_after > now() AND spiffe_id LIKE $2) s
-       GROUP BY child ORDER BY live DESC, child LIMIT 500`,
-      [prefix, likePrefix(prefix)],
+    // split_part, not a regular expression: this runs once per live certificate under the node.
+    const { rows } = await this.db.query<{ first: string; second: string; live: string; exact: string; deeper: boolean }>(
+      `SELECT split_part(rest, '/', 1) AS first, split_part(rest, '/', 2) AS second, count(*) AS live,
+              count(*) FILTER (WHERE split_part(rest, '/', 3) = '') AS exact, bool_or(split_part(rest, '/', 3) <> '') AS deeper
+       FROM (SELECT substr(spiffe_id, $1::int) AS rest FROM certificates WHERE not_after > now() AND spiffe_id LIKE $2) s
+       GROUP BY 1, 2 ORDER BY live DESC, 1, 2 LIMIT 500`,
+      [prefix.length + 1, likePrefix(prefix)],
     );
-    return rows.map((r) => ({ name: r.child, id: prefix + r.child, live: Number(r.live), exact: Number(r.exact), deeper: r.deeper }));
+    return rows.map((r) => {
+      const name = r.second === '' ? r.first : `${r.first}/${r.second}`;
+      return { name, id: prefix + name, live: Number(r.live), exact: Number(r.exact), deeper: r.deeper };
+    });
   }
 
   async certificates(f: CertificateQuery): Promise<Paged<CertificateRow>> {
@@ -251,23 +254,26 @@ export class SqlDashboardReader implements DashboardReader {
 
   async refusalGroups(windowSeconds: number): Promise<{ groups: RefusalGroup[]; series: RefusalSeries }> {
     const bucket = bucketFor(windowSeconds);
-    const [groups, points] = await Promise.all([
-      this.db.query<{ rule: string; code: string; refusals: string; last: unknown }>(
-        `SELECT rule, code, sum(repeat_count) AS refusals, max(denied_at) AS last
-         FROM denials WHERE denied_at > now() - $1::int * interval '1 second'
-         GROUP BY rule, code ORDER BY 3 DESC, 1, 2 LIMIT 200`,
-        [windowSeconds],
-      ),
-      this.db.query<{ t: string; rule: string; code: string; n: string }>(
-        `SELECT (floor(extract(epoch FROM denied_at) / $2) * $2)::bigint AS t, rule, code, sum(repeat_count) AS n
-         FROM denials WHERE denied_at > now() - $1::int * interval '1 second'
-         GROUP BY 1, 2, 3 ORDER BY 1`,
-        [windowSeconds, bucket],
-      ),
-    ]);
+    // One pass: the groups are sums of the series.
+    const { rows } = await this.db.query<{ t: string; rule: string; code: string; n: string; last: unknown }>(
+      `SELECT (floor(extract(epoch FROM denied_at) / $2) * $2)::bigint AS t, rule, code, sum(repeat_count) AS n, max(denied_at) AS last
+       FROM denials WHERE denied_at > now() - $1::int * interval '1 second'
+       GROUP BY 1, 2, 3 ORDER BY 1`,
+      [windowSeconds, bucket],
+    );
+    const groups = new Map<string, { rule: string; code: string; refusals: number; last: string }>();
+    for (const r of rows) {
+      const key = `${r.rule}\0${r.code}`;
+      const g = groups.get(key) ?? groups.set(key, { rule: r.rule, code: r.code, refusals: 0, last: '' }).get(key)!;
+      g.refusals += Number(r.n);
+      const last = iso(r.last);
+      if (last > g.last) g.last = last;
+    }
     return {
-      groups: groups.rows.map((r) => ({ rule: r.rule, code: r.code, refusals: Number(r.refusals), last: iso(r.last) })),
-      series: { bucketSeconds: bucket, points: points.rows.map((r) => ({ t: Number(r.t), rule: r.rule, code: r.code, n: Number(r.n) })) },
+      groups: [...groups.values()]
+        .sort((a, b) => b.refusals - a.refusals || a.rule.localeCompare(b.rule) || a.code.localeCompare(b.code))
+        .slice(0, 200),
+      series: { bucketSeconds: bucket, points: rows.map((r) => ({ t: Number(r.t), rule: r.rule, code: r.code, n: Number(r.n) })) },
     };
   }
 
