@@ -42,7 +42,7 @@ export interface CertificateQuery {
   readonly search?: Search;
   /** Live certificates expiring within this many seconds. */
   readonly expiringWithinSeconds?: number;
-  /** `live` (the default): not expired, soonest expiry first. `all`: latest expiry first. */
+  /** `live` (the default): neither expired nor revoked, soonest expiry first. `all`: latest expiry first. */
   readonly status: 'live' | 'all';
   readonly limit: number;
   readonly cursor?: string;
@@ -134,6 +134,9 @@ function decodeCursor(cursor: string, id: RegExp): [string, string] {
   throw new InvalidDashboardCursor('cursor is not one this server returned');
 }
 
+/** Live as the inventory API counts it: not expired, not revoked. */
+const LIVE = `c.not_after > now() AND NOT EXISTS (SELECT 1 FROM revocations r WHERE r.issuer_key_id = c.issuer_key_id AND r.serial = c.serial)`;
+
 const SERIAL = /^[0-9a-f]{1,40}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -158,7 +161,7 @@ export class SqlDashboardReader implements DashboardReader {
     const [live, issued, refused, lag] = await Promise.all([
       // Both groupings from one pass over the live range.
       q<{ trust_domain: string | null; path: string | null; count: string }>(
-        `SELECT trust_domain, path, count(*) AS count FROM certificates WHERE not_after > now()
+        `SELECT trust_domain, path, count(*) AS count FROM certificates c WHERE ${LIVE}
          GROUP BY GROUPING SETS ((trust_domain), (path)) ORDER BY 3 DESC, 1, 2`,
       ),
       q<{ t: string; n: string }>(
@@ -191,7 +194,7 @@ export class SqlDashboardReader implements DashboardReader {
   async tree(parent: string | null): Promise<TreeChild[]> {
     if (parent === null) {
       const { rows } = await this.db.query<{ key: string; count: string }>(
-        `SELECT trust_domain AS key, count(*) AS count FROM certificates WHERE not_after > now() GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 500`,
+        `SELECT trust_domain AS key, count(*) AS count FROM certificates c WHERE ${LIVE} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 500`,
       );
       return rows.map((r) => ({ name: r.key, id: `spiffe://${r.key}`, live: Number(r.count), exact: 0, deeper: true }));
     }
@@ -202,7 +205,7 @@ export class SqlDashboardReader implements DashboardReader {
     const { rows } = await this.db.query<{ first: string; second: string; live: string; exact: string; deeper: boolean }>(
       `SELECT split_part(rest, '/', 1) AS first, split_part(rest, '/', 2) AS second, count(*) AS live,
               count(*) FILTER (WHERE split_part(rest, '/', 3) = '') AS exact, bool_or(split_part(rest, '/', 3) <> '') AS deeper
-       FROM (SELECT substr(spiffe_id, $1::int) AS rest FROM certificates WHERE not_after > now() AND spiffe_id LIKE $2) s
+       FROM (SELECT substr(spiffe_id, $1::int) AS rest FROM certificates c WHERE ${LIVE} AND spiffe_id LIKE $2) s
        GROUP BY 1, 2 ORDER BY live DESC, 1, 2 LIMIT 500`,
       [prefix.length + 1, likePrefix(prefix)],
     );
@@ -219,7 +222,7 @@ export class SqlDashboardReader implements DashboardReader {
     if (f.under !== undefined) where.push(`(c.spiffe_id = ${p(f.under)} OR c.spiffe_id LIKE ${p(likePrefix(`${f.under}/`))})`);
     if (f.search?.kind === 'serial') where.push(`c.serial = ${p(f.search.serial)}`);
     if (f.search?.kind === 'dns') where.push(`c.dns_names @> ARRAY[${p(f.search.name)}]::text[]`);
-    if (f.status === 'live' || f.expiringWithinSeconds !== undefined) where.push('c.not_after > now()');
+    if (f.status === 'live' || f.expiringWithinSeconds !== undefined) where.push(LIVE);
     if (f.expiringWithinSeconds !== undefined) where.push(`c.not_after <= now() + ${p(f.expiringWithinSeconds)}::int * interval '1 second'`);
     // Live: soonest expiry first (what needs attention); all: latest expiry first (the newest).
     const dir = f.status === 'live' || f.expiringWithinSeconds !== undefined ? 'ASC' : 'DESC';

@@ -141,6 +141,11 @@ describe('in a browser', () => {
     const [row] = (await https(server, 'GET', `/v1/admin/certificates/${serial}`, { headers: admin() })).json();
     assert.equal(row.revocation.reason, 1);
     assert.match(JSON.stringify(row.revocation.revoked_by), /INC-1234/);
+    // Revoked is no longer live, on the overview as in the inventory API.
+    await page.goto(`${server.url}/ui/`);
+    const live = (await https(server, 'GET', '/v1/admin/stats/live', { headers: admin() })).json().groups[0].count as number;
+    assert.equal(live, WORKLOADS.length - 1);
+    assert.equal(await page.textContent('#live-total'), String(live));
   });
 
   test('refusals by rule and code lead to their events; the policy page counts hits per rule', async () => {

@@ -10,7 +10,7 @@ import type { DashboardReader } from '../../ledger/dashboard-queries.js';
 import { InvalidDashboardCursor } from '../../ledger/dashboard-queries.js';
 import type { LedgerReader } from '../../ledger/inventory.js';
 import type { Policy } from '../../policy/index.js';
-import { REVOCATION_REASONS, revokeTargets, selectTargets, type Selector, type Target } from '../../revocation/operator.js';
+import { operatorDryRun, operatorRevoke, REVOCATION_REASONS, type OperatorRevocation, type Selector } from '../../revocation/operator.js';
 import { normalizeSerial, type RevocationCheck } from '../../revocation/set.js';
 import { loadAssets } from './assets.js';
 import { toText, type Html } from './html.js';
@@ -266,19 +266,27 @@ export async function dashboardUi(app: FastifyInstance, deps: UiDeps): Promise<v
     return send(reply, 200, frame(req, 'Policy', { active: 'policy' }), policyBody(deps.policy.current, deps.policy.loadedAt, window, hits));
   });
 
-  const targetsOf = async (s: UiSelection): Promise<Target[]> => {
-    const found = new Map<string, Target>();
+  // Counting and revoking are the operator revocation module's, as for POST /v1/admin/revocations.
+  const revokedBy = (req: FastifyRequest, note: string): OperatorRevocation['revokedBy'] => ({
+    kind: 'operator',
+    via: 'admin-api',
+    requestedBy: `dashboard session ${sessions.get(req)!.id.slice(0, 8)}${note ? `: ${note}` : ''}`,
+    client: req.ip,
+  });
+  const wouldRevoke = async (req: FastifyRequest, s: UiSelection, reason: number, note: string): Promise<number> => {
+    let n = 0;
     for (const selector of selectorsOf(s)) {
-      for (const t of await selectTargets(deps.inventory, deps.revocations, selector, now())) found.set(`${t.issuerKeyId}/${t.serial}`, t);
+      const ledger = { reader: deps.inventory, revocations: deps.revocations, now: now() };
+      n += (await operatorDryRun(ledger, { selector, reason, revokedBy: revokedBy(req, note) }, req.log)).wouldRevoke;
     }
-    return [...found.values()];
+    return n;
   };
 
   app.post<{ Body: Form }>('/revoke/preview', async (req, reply) => {
     const selection = selectionOf(req.body);
-    const targets = await targetsOf(selection);
+    const found = await wouldRevoke(req, selection, 0, '');
     const f = frame(req, 'Confirm revocation', { active: 'workloads' });
-    return send(reply, 200, f, confirmBody(selection, targets.length, f.csrf!));
+    return send(reply, 200, f, confirmBody(selection, found, f.csrf!));
   });
 
   app.post<{ Body: Form }>('/revoke', async (req, reply) => {
@@ -287,19 +295,15 @@ export async function dashboardUi(app: FastifyInstance, deps: UiDeps): Promise<v
     const reason = Number(required(req.body.reason, /^\d{1,2}$/, 'reason'));
     if (!(REVOCATION_REASONS as readonly number[]).includes(reason)) throw new BadRequest(`reason ${reason} is not a CRL reason code`);
     const note = (req.body.note ?? '').slice(0, 200);
-    const targets = await targetsOf(selection);
+    const found = await wouldRevoke(req, selection, reason, note);
     const f = frame(req, 'Confirm revocation', { active: 'workloads' });
     // More than was confirmed: certificates were issued since. Ask again rather than revoke them unseen.
-    if (targets.length > expected) return send(reply, 409, f, confirmBody(selection, targets.length, f.csrf!, expected));
-    const session = sessions.get(req)!;
-    const outcomes = await revokeTargets(deps.store, targets, reason, `dashboard session ${session.id.slice(0, 8)}${note ? `: ${note}` : ''}`);
-    for (const o of outcomes) {
-      req.log.info(
-        { serial: o.target.serial, spiffeId: o.target.spiffeId, reason, via: 'dashboard', session: session.id.slice(0, 8), revoked: o.revoked },
-        o.revoked ? 'certificate revoked by operator' : 'certificate already revoked',
-      );
+    if (found > expected) return send(reply, 409, f, confirmBody(selection, found, f.csrf!, expected));
+    const serials: string[] = [];
+    for (const selector of selectorsOf(selection)) {
+      const ledger = { store: deps.store, reader: deps.inventory, revocations: deps.revocations, now: now() };
+      serials.push(...(await operatorRevoke(ledger, { selector, reason, revokedBy: revokedBy(req, note) }, req.log)).serials);
     }
-    const serials = outcomes.filter((o) => o.revoked).map((o) => o.target.serial);
     return send(reply, 200, frame(req, 'Revoked', { active: 'workloads' }), revokedBody(selection, serials));
   });
 }
