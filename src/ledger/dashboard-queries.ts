@@ -134,8 +134,20 @@ function decodeCursor(cursor: string, id: RegExp): [string, string] {
   throw new InvalidDashboardCursor('cursor is not one this server returned');
 }
 
-/** Live as the inventory API counts it: not expired, not revoked. */
-const LIVE = `c.not_after > now() AND NOT EXISTS (SELECT 1 FROM revocations r WHERE r.issuer_key_id = c.issuer_key_id AND r.serial = c.serial)`;
+/** Live as the inventory API counts it: not expired, not revoked. For one page of rows. */
+const LIVE = `c.not_after > now() AND r.serial IS NULL`;
+
+/**
+ * Rows to count live certificates by summing `sign`: every unexpired certificate counts +1 and
+ * every unexpired revoked one -1 again. Counting this way reads the live range from its index and
+ * the (few) revocations by theirs, instead of probing revocations once per live certificate.
+ */
+function liveRows(columns: string, filter = 'true'): string {
+  return `(SELECT ${columns}, 1 AS sign FROM certificates c WHERE c.not_after > now() AND ${filter}
+           UNION ALL
+           SELECT ${columns}, -1 AS sign FROM revocations r JOIN certificates c ON c.issuer_key_id = r.issuer_key_id AND c.serial = r.serial
+           WHERE c.not_after > now() AND ${filter}) v`;
+}
 
 const SERIAL = /^[0-9a-f]{1,40}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -161,8 +173,8 @@ export class SqlDashboardReader implements DashboardReader {
     const [live, issued, refused, lag] = await Promise.all([
       // Both groupings from one pass over the live range.
       q<{ trust_domain: string | null; path: string | null; count: string }>(
-        `SELECT trust_domain, path, count(*) AS count FROM certificates c WHERE ${LIVE}
-         GROUP BY GROUPING SETS ((trust_domain), (path)) ORDER BY 3 DESC, 1, 2`,
+        `SELECT trust_domain, path, sum(sign) AS count FROM ${liveRows('c.trust_domain, c.path')}
+         GROUP BY GROUPING SETS ((trust_domain), (path)) HAVING sum(sign) > 0 ORDER BY 3 DESC, 1, 2`,
       ),
       q<{ t: string; n: string }>(
         `SELECT (floor(extract(epoch FROM issued_at) / 60) * 60)::bigint AS t, count(*) AS n
@@ -194,7 +206,7 @@ export class SqlDashboardReader implements DashboardReader {
   async tree(parent: string | null): Promise<TreeChild[]> {
     if (parent === null) {
       const { rows } = await this.db.query<{ key: string; count: string }>(
-        `SELECT trust_domain AS key, count(*) AS count FROM certificates c WHERE ${LIVE} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 500`,
+        `SELECT trust_domain AS key, sum(sign) AS count FROM ${liveRows('c.trust_domain')} GROUP BY 1 HAVING sum(sign) > 0 ORDER BY 2 DESC, 1 LIMIT 500`,
       );
       return rows.map((r) => ({ name: r.key, id: `spiffe://${r.key}`, live: Number(r.count), exact: 0, deeper: true }));
     }
@@ -203,10 +215,11 @@ export class SqlDashboardReader implements DashboardReader {
     // (ns/payments, sa/api, gateway/g7): one level per thing an operator names.
     // split_part, not a regular expression: this runs once per live certificate under the node.
     const { rows } = await this.db.query<{ first: string; second: string; live: string; exact: string; deeper: boolean }>(
-      `SELECT split_part(rest, '/', 1) AS first, split_part(rest, '/', 2) AS second, count(*) AS live,
-              count(*) FILTER (WHERE split_part(rest, '/', 3) = '') AS exact, bool_or(split_part(rest, '/', 3) <> '') AS deeper
-       FROM (SELECT substr(spiffe_id, $1::int) AS rest FROM certificates c WHERE ${LIVE} AND spiffe_id LIKE $2) s
-       GROUP BY 1, 2 ORDER BY live DESC, 1, 2 LIMIT 500`,
+      `SELECT split_part(rest, '/', 1) AS first, split_part(rest, '/', 2) AS second, sum(sign) AS live,
+              coalesce(sum(sign) FILTER (WHERE split_part(rest, '/', 3) = ''), 0) AS exact,
+              coalesce(sum(sign) FILTER (WHERE split_part(rest, '/', 3) <> ''), 0) > 0 AS deeper
+       FROM ${liveRows('substr(c.spiffe_id, $1::int) AS rest', 'c.spiffe_id LIKE $2')}
+       GROUP BY 1, 2 HAVING sum(sign) > 0 ORDER BY live DESC, 1, 2 LIMIT 500`,
       [prefix.length + 1, likePrefix(prefix)],
     );
     return rows.map((r) => {
