@@ -31,6 +31,7 @@ COPY --from=build /src/dist ./dist
 COPY package.json ./
 COPY bin ./bin
 COPY migrations ./migrations
+COPY web ./web
 RUN groupadd --system --gid 10001 workload-ca \
  && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/workload-ca --shell /usr/sbin/nologin workload-ca \
  && mkdir -p /var/lib/workload-ca \

@@ -16,6 +16,8 @@ command -v nginx >/dev/null || need_pkgs+=(nginx)
 [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || need_pkgs+=(libnginx-mod-stream)
 # SoftHSM2: the HSM the PKCS#11 signer is tested against (tests make their own tokens).
 command -v softhsm2-util >/dev/null || need_pkgs+=(softhsm2)
+# A real browser for the dashboard tests (driven by playwright-core, which never downloads one).
+command -v chromium >/dev/null || need_pkgs+=(chromium)
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

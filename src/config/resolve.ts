@@ -159,6 +159,7 @@ export function resolveSettings(s: Settings, ctx: ResolveContext): { ok: true; c
       tokenFile: s.adminTokenFile ? resolve(cwd, s.adminTokenFile) : embedded ? inData('admin-token') : null,
     },
     worker: s.worker,
+    ui: { sessionKeyFile: path(s.ui.sessionKeyFile, inData('ui-session-key')), sessionMinutes: s.ui.sessionMinutes },
     est: {
       usersFile: path(s.est.usersFile, inData('est-users.json')),
       basicCacheSeconds: s.est.basicCacheSeconds,

@@ -285,6 +285,32 @@ export const EstLabelSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** The dashboard at /ui/. */
+export const UiSchema = group({
+  sessionKeyFile: Type.Optional(
+    Type.String({
+      minLength: 1,
+      ...doc({
+        env: 'WORKLOAD_CA_UI_SESSION_KEY_FILE',
+        description:
+          'key that signs dashboard session cookies (random, at least 32 characters; not derived from any CA key); every replica must read the same one (a mounted Secret)',
+        docDefault: '`<dataDir>/ui-session-key` (made on first start)',
+        examples: ['ui-session-key'],
+      }),
+    }),
+  ),
+  sessionMinutes: Type.Integer({
+    minimum: 1,
+    maximum: 720,
+    default: 30,
+    ...doc({
+      env: 'WORKLOAD_CA_UI_SESSION_MINUTES',
+      description: 'how long a dashboard sign-in lasts; then the admin token is asked for again',
+      examples: [15],
+    }),
+  }),
+});
+
 export const EstSchema = group({
   usersFile: Type.Optional(
     Type.String({
@@ -747,6 +773,7 @@ export const SettingsSchema = Type.Object(
         }),
       }),
     }),
+    ui: UiSchema,
     est: EstSchema,
     acme: AcmeSchema,
     crl: CrlSchema,

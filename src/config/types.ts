@@ -61,6 +61,8 @@ export type Config = DeepReadonly<{
    */
   admin: { token: string | null; tokenFile: string | null };
   worker: Settings['worker'];
+  /** The dashboard: the file of the key that signs its session cookies (absolute), and how long a sign-in lasts. */
+  ui: { sessionKeyFile: string; sessionMinutes: number };
   est: EstConfig;
   /** nonceKeyFile resolved (its default lives under dataDir). */
   acme: Omit<AcmeConfig, 'nonceKeyFile'> & { nonceKeyFile: string };

@@ -29,6 +29,7 @@ import swagger from '@fastify/swagger';
 import type { ConnectionsConfig } from '../config/config.js';
 import { fastifyTimeouts, httpsListenerOptions } from './listener-options.js';
 import type { Logger } from 'pino';
+import { dashboardUi, UI_PREFIX, type UiOptions } from './ui/plugin.js';
 
 export interface AppDeps {
   readonly tls: { readonly key: string; readonly cert: string; readonly clientCa: string; readonly ciphers: string };
@@ -52,6 +53,8 @@ export interface AppDeps {
   readonly acme: AcmeDeps;
   /** Each issuing CA's CRL, served from memory. */
   readonly crl: CrlRouteDeps;
+  /** The dashboard at /ui/; absent: none. */
+  readonly ui?: UiOptions;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -142,6 +145,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   // Its own encapsulated context: its body parsing and error format are ACME's, not the API's.
   await app.register(acmePlugin, deps.acme);
+  // Its own context too: HTML pages, form bodies, session cookies and its security headers.
+  if (deps.ui) {
+    await app.register(dashboardUi, {
+      ...deps.ui,
+      prefix: UI_PREFIX,
+      adminToken: deps.inventory.adminToken,
+      inventory: deps.inventory.reader,
+      store: deps.acme.store,
+      revocations: deps.revocations,
+      issuing: deps.issuing,
+      metrics: deps.metrics,
+    });
+  }
   return app;
 }
 

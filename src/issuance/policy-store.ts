@@ -39,6 +39,7 @@ export function formatProblems(file: string, problems: readonly PolicyProblem[])
 export class PolicyStore implements PolicySource {
   private watcher: FSWatcher | null = null;
   private debounce: NodeJS.Timeout | null = null;
+  private loaded = new Date();
 
   private constructor(
     private readonly file: string,
@@ -57,6 +58,11 @@ export class PolicyStore implements PolicySource {
     return this.policy;
   }
 
+  /** When the policy in force was loaded (a reload of the same document keeps the time). */
+  get loadedAt(): Date {
+    return this.loaded;
+  }
+
   /** Re-reads the file; keeps the current policy when the new one is invalid. */
   reload(): LoadResult {
     const loaded = loadPolicyFile(this.file, this.check);
@@ -67,6 +73,7 @@ export class PolicyStore implements PolicySource {
     if (loaded.policy.hash !== this.policy.hash) {
       this.log.info(`policy reloaded: ${this.policy.hash} -> ${loaded.policy.hash}`);
       this.policy = loaded.policy;
+      this.loaded = new Date();
     }
     return loaded;
   }

@@ -10,6 +10,7 @@ import { writeSecretFile } from '../files/secret-file.js';
 import type { Config } from '../config/config.js';
 import { ensureDevTokenIssuer } from '../dev/token-issuer.js';
 import { defaultPolicyYaml } from '../policy/index.js';
+import { ensureSessionKey } from '../http/ui/session-key.js';
 
 export interface Prepared {
   readonly created: readonly string[];
@@ -59,6 +60,8 @@ export async function prepareDataDir(config: Config): Promise<Prepared> {
     created.push(`admin token for the inventory API ${config.admin.tokenFile}`);
   }
 
+  if (ensureSessionKey(config.ui.sessionKeyFile)) created.push(`dashboard session key ${config.ui.sessionKeyFile}`);
+
   const hadTls = existsSync(config.tls.cert);
   await ensureServerCertificateFor(config);
   if (!hadTls) created.push(`server TLS certificate ${config.tls.cert}`);
@@ -79,6 +82,14 @@ export async function prepareProduction(config: Config): Promise<void> {
     );
   }
   if (config.devTokenIssuer) ensureDevTokenIssuer(config.devTokenIssuer.dir);
+  // One replica alone can make its own; several must share one (ui.sessionKeyFile, a mounted Secret).
+  try {
+    if (ensureSessionKey(config.ui.sessionKeyFile)) {
+      console.warn(`warning: made a dashboard session key at ${config.ui.sessionKeyFile}; with several replicas, mount one shared key instead`);
+    }
+  } catch (err) {
+    console.warn(`warning: the dashboard cannot sign anyone in: ${(err as Error).message}; set ui.sessionKeyFile`);
+  }
   await ensureServerCertificateFor(config);
 }
 

@@ -28,6 +28,10 @@ import type { Revocations } from '../revocation/keeper.js';
 import type { Signer } from '../pki/signer.js';
 import type { CrlService } from '../ca/crl-publisher.js';
 import { crlDistributionPointProblems, crlUrl } from '../ca/crl-url.js';
+import type { DashboardReader } from '../ledger/dashboard-queries.js';
+import { readSessionKey } from '../http/ui/session-key.js';
+import type { UiOptions } from '../http/ui/plugin.js';
+import type { Logger } from 'pino';
 
 export interface Replica {
   readonly app: FastifyInstance;
@@ -48,6 +52,8 @@ export interface ReplicaOptions {
   readonly revocations: Pick<Revocations, 'isRevoked' | 'health'>;
   /** This process's CRLs, given the signer they are signed with (a publisher, or copies from the embedded primary). */
   readonly crls: (signer: Signer) => Promise<CrlService>;
+  /** The dashboard's ledger queries; absent: no dashboard. */
+  readonly dashboard?: DashboardReader;
 }
 
 export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
@@ -127,6 +133,7 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
     },
     crl: { crls, activeIssuerKeyId: issuer.issuerKeyId, maxAgeSeconds: config.crl.maxAgeSeconds },
     metrics: opts.metricsText ?? (async () => ({ contentType: client.register.contentType, body: await metrics.registry.metrics() })),
+    ...(opts.dashboard && { ui: dashboardOptions(config, opts.dashboard, policy, log) }),
   });
   policy.watch();
   const onHup = (): void => void policy.reload();
@@ -152,4 +159,16 @@ export function readAdminToken(config: Config): string | null {
   if (config.admin.token !== null) return config.admin.token;
   const file = config.admin.tokenFile;
   return file !== null && existsSync(file) ? readFileSync(file, 'utf8').trim() || null : null;
+}
+
+function dashboardOptions(config: Config, dashboard: DashboardReader, policy: PolicyStore, log: Logger): UiOptions {
+  const key = readSessionKey(config.ui.sessionKeyFile);
+  if (!key.ok) log.warn(`the dashboard cannot sign anyone in: ${key.reason}`);
+  return {
+    sessionKey: key.ok ? key.key : null,
+    sessionSeconds: config.ui.sessionMinutes * 60,
+    dashboard,
+    policy,
+    mode: config.databaseUrl === null ? 'embedded' : 'production',
+  };
 }

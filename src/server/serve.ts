@@ -17,6 +17,8 @@ import { IpcAuditSink, serveAuditOverIpc } from '../audit/ipc.js';
 import { formatProblems, loadPolicyFile } from '../issuance/policy-store.js';
 import { SqlLedgerReader, type LedgerReader } from '../ledger/inventory.js';
 import { ipcLedgerReader, serveLedgerOverIpc } from '../ledger/ipc-reader.js';
+import { SqlDashboardReader, type DashboardReader } from '../ledger/dashboard-queries.js';
+import { ipcDashboardReader, serveDashboardOverIpc } from '../ledger/dashboard-ipc.js';
 import { migrate, readMigrations } from '../ledger/migrate.js';
 import { openEmbeddedLedger } from '../ledger/pglite.js';
 import { openPostgresLedger } from '../ledger/postgres.js';
@@ -202,7 +204,15 @@ async function serveSingle(config: Config, state: PrimaryState, sink: AuditSink)
   const own = state.processAcme();
   const acme = state.revocationFeed ? own : withRevocationPublishing(own, (r) => revocations.publish(r));
   const crls = state.crl ? sharedCrls(state.crl) : productionCrls(config, state.db, revocations);
-  const replica = await startReplica({ config, sink, reader: new SqlLedgerReader(state.db), acme, revocations, crls });
+  const replica = await startReplica({
+    config,
+    sink,
+    reader: new SqlLedgerReader(state.db),
+    dashboard: new SqlDashboardReader(state.db),
+    acme,
+    revocations,
+    crls,
+  });
   const address = replica.app.server.address();
   return {
     stop: async () => {
@@ -218,6 +228,7 @@ async function serveSingle(config: Config, state: PrimaryState, sink: AuditSink)
 async function servePrimary(config: Config, state: PrimaryState): Promise<Serving> {
   const aggregator = new client.AggregatorRegistry();
   const reader = new SqlLedgerReader(state.db);
+  const dashboard = new SqlDashboardReader(state.db);
   let stopping = false;
   let port = config.listen.port;
 
@@ -226,6 +237,7 @@ async function servePrimary(config: Config, state: PrimaryState): Promise<Servin
     if (state.sink) {
       serveAuditOverIpc(worker, state.sink);
       serveLedgerOverIpc(worker, reader);
+      serveDashboardOverIpc(worker, dashboard);
     }
     if (state.acme) serveAcmeOverIpc(worker, state.acme);
     if (state.revocationFeed) serveRevocationsOverIpc(worker, state.revocationSource);
@@ -283,6 +295,7 @@ async function servePrimary(config: Config, state: PrimaryState): Promise<Servin
 async function serveWorker(config: Config, mode: Mode): Promise<void> {
   let sink: AuditSink;
   let reader: LedgerReader;
+  let dashboard: DashboardReader;
   let db: SqlClient | null = null;
   let acme: AcmeState;
   let revocations: Revocations;
@@ -290,6 +303,7 @@ async function serveWorker(config: Config, mode: Mode): Promise<void> {
   if (mode.kind === 'embedded') {
     sink = new IpcAuditSink();
     reader = ipcLedgerReader();
+    dashboard = ipcDashboardReader();
     acme = ipcAcmeState();
     // The primary writes and pushes revocations; this worker loads them from it and listens.
     revocations = await startRevocations({ source: ipcRevocationSource(), feed: new WorkerRevocationFeed(warn), warn });
@@ -298,6 +312,7 @@ async function serveWorker(config: Config, mode: Mode): Promise<void> {
     sink = productionSink(config, mode);
     db = openPostgresLedger(mode.databaseUrl, { max: 2, applicationName: 'workload-ca serve' });
     reader = new SqlLedgerReader(db);
+    dashboard = new SqlDashboardReader(db);
     revocations = await startRevocations({ source: sqlRevocationSource(db), feed: productionRevocationFeed(config), warn });
     crls = productionCrls(config, db, revocations);
     const published = revocations;
@@ -308,6 +323,7 @@ async function serveWorker(config: Config, mode: Mode): Promise<void> {
     config,
     sink,
     reader,
+    dashboard,
     acme,
     revocations,
     crls,

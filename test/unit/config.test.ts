@@ -145,6 +145,7 @@ test('the defaults are the ones the CA always had', () => {
     redisUrl: null,
     redisPrefix: 'workload-ca',
     admin: { token: null, tokenFile: d('admin-token') },
+    ui: { sessionKeyFile: d('ui-session-key'), sessionMinutes: 30 },
     worker: { concurrency: 8, metricsHost: '127.0.0.1', metricsPort: 9464 },
     est: {
       usersFile: d('est-users.json'),
