@@ -7,12 +7,12 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ROOT } from '../support/server.js';
+import { CLI, ROOT } from '../support/server.js';
 import { scratchDir } from '../support/scratch.js';
 
 async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
   try {
-    const r = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), ...args], {
+    const r = await promisify(execFile)(process.execPath, [...CLI, ...args], {
       cwd: ROOT,
       env: { ...process.env, ...env },
     });

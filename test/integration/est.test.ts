@@ -26,7 +26,7 @@ import {
   type ManufacturerPki,
   type RawResponse,
 } from '../support/est.js';
-import { https, removeDataDir, ROOT, startServer, type TestServer } from '../support/server.js';
+import { CLI, https, removeDataDir, ROOT, startServer, type TestServer } from '../support/server.js';
 import { scratchDir } from '../support/scratch.js';
 import { eventually } from '../support/eventually.js';
 import { renewOverKeepAlive, revokeWithOwnKey, revokedDenials } from '../support/revocation.js';
@@ -166,7 +166,7 @@ describe('distribution', () => {
 
 describe('enrollment', () => {
   test('HTTP Basic: est user add, then simpleenroll; base64 with or without line breaks and Content-Transfer-Encoding', async () => {
-    const add = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'est', 'user', 'add', 'sensor-1'], {
+    const add = spawnSync(process.execPath, [...CLI, 'est', 'user', 'add', 'sensor-1'], {
       cwd: join(import.meta.dirname, '../..'),
       env: server.env,
       input: `${PASSWORD}\n`,
@@ -530,7 +530,7 @@ describe('refusals', () => {
 
   test("no credentials at all (libest's first attempt): the challenge and a metric, no denial; wrong or removed credentials stay denials", async () => {
     const estUser = (verb: string, name: string, input = ''): void => {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'est', 'user', verb, name], {
+      const r = spawnSync(process.execPath, [...CLI, 'est', 'user', verb, name], {
         cwd: ROOT,
         env: server.env,
         input,

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { createDatabase, startRedis, type TestDatabase, type TestRedis } from '../support/infra.js';
 import { issueMany } from '../support/load.js';
 import { readMigrations } from '../../src/ledger/migrate.js';
-import { ROOT, removeDataDir, startCli, startServer, type TestProcess, type TestServer } from '../support/server.js';
+import { CLI, ROOT, removeDataDir, startCli, startServer, type TestProcess, type TestServer } from '../support/server.js';
 import { eventually } from '../support/eventually.js';
 
 let db: TestDatabase;
@@ -82,7 +82,7 @@ test('migrations run by three processes at once apply exactly once', async () =>
   const fresh = await createDatabase();
   try {
     const run = () =>
-      promisify(execFile)(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'migrate'], {
+      promisify(execFile)(process.execPath, [...CLI, 'migrate'], {
         cwd: ROOT,
         env: { ...process.env, DATABASE_URL: fresh.url() },
       });

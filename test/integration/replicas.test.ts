@@ -16,7 +16,7 @@ import { startDnsServer, type DnsServer } from '../support/dns-server.js';
 import { buildCsr, sanExtension, testKey } from '../support/csr.js';
 import { revokeWithOwnKey } from '../support/revocation.js';
 import { createDatabase, freePort, startRedis, startRelay, type Relay, type TestDatabase, type TestRedis } from '../support/infra.js';
-import { https, startCli, startServer, type TestProcess, type TestServer } from '../support/server.js';
+import { CLI, https, startCli, startServer, type TestProcess, type TestServer } from '../support/server.js';
 import { eventually } from '../support/eventually.js';
 import { pkcs7Certificates } from '../support/est.js';
 import { scratchDir } from '../support/scratch.js';
@@ -303,7 +303,7 @@ describe('revocation across two replicas', () => {
   it('EST: everything a Basic user enrolled, revoked by requester through replica A, cannot reenroll on replica B within a second', async () => {
     const user = 'e2e-sensor';
     const password = randomBytes(12).toString('hex');
-    const add = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'est', 'user', 'add', user], {
+    const add = spawnSync(process.execPath, [...CLI, 'est', 'user', 'add', user], {
       cwd: join(import.meta.dirname, '../..'),
       env: { ...replicas[0]!.env, WORKLOAD_CA_EST_PASSWORD: password },
       encoding: 'utf8',

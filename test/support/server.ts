@@ -2,14 +2,39 @@
 // port, and talks to it over real HTTPS.
 
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:https';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { scratchDir } from './scratch.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
-export const CLI = [`--import`, `tsx`, join(ROOT, 'src/cli.ts')];
+/**
+ * The compiled CLI, as `npm start` and users run it. Under tsx every spawn (and every cluster
+ * worker it forks) would transform the sources again: about 1.3 s and 2 CPU-seconds a process,
+ * which over the suite's hundreds of processes was minutes. `npm test` builds first.
+ */
+export const CLI = [join(ROOT, 'dist/cli.js')];
+
+/** Refuses to test a build older than the sources: the result would describe other code. */
+function assertBuilt(): void {
+  const built = join(ROOT, 'dist/cli.js');
+  let builtAt: number;
+  try {
+    builtAt = statSync(built).mtimeMs;
+  } catch {
+    throw new Error(`${built} is missing: run \`npm run build\` (npm test does) before the integration tests`);
+  }
+  const newest = (dir: string): number =>
+    Math.max(
+      0,
+      ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs)),
+    );
+  if (newest(join(ROOT, 'src')) > builtAt) {
+    throw new Error(`src/ changed after the last build: run \`npm run build\` (npm test does) before the integration tests`);
+  }
+}
+assertBuilt();
 
 export interface TestServer {
   readonly url: string;
