@@ -69,6 +69,7 @@ export function rpcClient<T extends object, const M extends readonly AsyncMethod
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   let nextId = 1;
   const waiting = new Map<number, (a: Answer) => void>();
+  listenOnce(channel);
   channel.on('message', (msg: Partial<Answer>) => {
     if (msg?.t !== 'rpc-answer' || msg.service !== service || typeof msg.id !== 'number') return;
     waiting.get(msg.id)?.(msg as Answer);
@@ -98,6 +99,15 @@ export function rpcClient<T extends object, const M extends readonly AsyncMethod
   return Object.fromEntries((methods as readonly string[]).map((m) => [m, call(m)])) as T;
 }
 
+/**
+ * Each service listens on the channel once, for the life of the process: a fixed number of
+ * listeners, not a leak. Raising the limit by one per listener keeps Node's leak warning for
+ * anything that does add listeners without end.
+ */
+function listenOnce(channel: Pick<NodeJS.EventEmitter, 'getMaxListeners' | 'setMaxListeners'>): void {
+  channel.setMaxListeners(channel.getMaxListeners() + 1);
+}
+
 /** Primary side: answers one worker's calls to `service` with `impl`. */
 export function serveRpc<T extends object, const M extends readonly AsyncMethodNames<T>[] = never>(
   worker: Worker,
@@ -106,6 +116,7 @@ export function serveRpc<T extends object, const M extends readonly AsyncMethodN
   methods: EveryMethod<T, M>,
 ): void {
   const allowed = new Set<string>(methods as readonly string[]);
+  listenOnce(worker);
   worker.on('message', (msg: Partial<Call>) => {
     if (msg?.t !== 'rpc-call' || msg.service !== service || !allowed.has(msg.method!)) return;
     const reply = (a: Pick<Answer, 'result' | 'error'>): void => {
@@ -138,6 +149,7 @@ export function onPush(topic: string, handler: (payload: unknown) => void, chann
   const listener = (msg: Partial<Push>): void => {
     if (msg?.t === 'push' && msg.topic === topic) handler(msg.payload);
   };
+  listenOnce(channel);
   channel.on('message', listener);
   return () => void channel.off('message', listener);
 }
