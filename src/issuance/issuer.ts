@@ -161,6 +161,14 @@ function signingContext(signer: Signer, crlUrlFor: (issuerKeyId: string) => stri
 /** How long a client should wait before retrying while the CA is outside its validity. */
 const CA_RETRY_AFTER_SECONDS = 300;
 
+/** Why the CA of `ctx` cannot sign at `now`, or null when it can. */
+function unavailableAt(ctx: SigningContext, now: number): Unavailable | null {
+  if (now >= ctx.notBefore && now < ctx.notAfter) return null;
+  const when =
+    now < ctx.notBefore ? `is not valid before ${new Date(ctx.notBefore).toISOString()}` : `expired at ${new Date(ctx.notAfter).toISOString()}`;
+  return { kind: 'unavailable', service: 'ca', message: `the issuing CA ${when}`, retryAfterSeconds: CA_RETRY_AFTER_SECONDS };
+}
+
 export interface IssuerOptions {
   /**
    * Where an issuing CA's CRL is published, by its key id, for certificates whose rule asks to
@@ -212,12 +220,7 @@ export class Issuer {
 
   /** Why the issuing CA cannot sign now, or null when it can. */
   caUnavailable(): Unavailable | null {
-    const ctx = this.signing();
-    const now = this.clock();
-    if (now >= ctx.notBefore && now < ctx.notAfter) return null;
-    const when =
-      now < ctx.notBefore ? `is not valid before ${new Date(ctx.notBefore).toISOString()}` : `expired at ${new Date(ctx.notAfter).toISOString()}`;
-    return { kind: 'unavailable', service: 'ca', message: `the issuing CA ${when}`, retryAfterSeconds: CA_RETRY_AFTER_SECONDS };
+    return unavailableAt(this.signing(), this.clock());
   }
 
   /** Refuses a request before issuance: records the denial and returns what to answer with. */
@@ -279,10 +282,10 @@ export class Issuer {
     }
 
     // Outside the issuing CA's validity nothing it signs would verify: nothing is issued.
-    const caDown = this.caUnavailable();
-    if (caDown) return { ok: false, error: caDown };
     const ctx = this.signing();
     const now = this.clock();
+    const caDown = unavailableAt(ctx, now);
+    if (caDown) return { ok: false, error: caDown };
     const notBefore = new Date(Math.floor(now / 1000) * 1000 - BACKDATE_SECONDS * 1000);
     const wanted = Math.floor(now / 1000) * 1000 + decision.lifetimeSeconds * 1000;
     // A leaf never outlives its CA (RFC 5280 path validation would reject it after the CA's end).
